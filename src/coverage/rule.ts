@@ -1,0 +1,117 @@
+/**
+ * The coverage rule, in one place: both `SocketCoverageProcessor` (at run time) and the trace
+ * analysis (`sockscope gaps`, `sockscope report`) decide "is this exchange already described by an
+ * upstream instrumentation?" with these functions, so the two can never disagree.
+ *
+ * Covered means an upstream CLIENT or PRODUCER span (any scope but sockscope's) describes the same
+ * round trip, by either rule:
+ *  1. parent rule: it is the exchange's parent (it was active at the exchange's first write);
+ *  2. sibling rule: it has the same parent as the exchange, overlaps it in time and names the same
+ *     server; an upstream span naming no server counts only when it is the only upstream client
+ *     span open under that parent at the time.
+ */
+
+/** An upstream span as the rule needs to see it. Times are epoch milliseconds. */
+export interface UpstreamSpan {
+  spanId: string;
+  parentSpanId: string | undefined;
+  /** Instrumentation scope name, e.g. `@opentelemetry/instrumentation-pg`. */
+  scope: string;
+  /** OpenTelemetry SpanKind number: 3 = CLIENT, 4 = PRODUCER. */
+  kind: number;
+  startMs: number;
+  /** Undefined while the span is still open. */
+  endMs: number | undefined;
+  /** Servers the span names, as `host:port` keys (see `serverKeys`). Empty when it names none. */
+  servers: readonly string[];
+}
+
+/** An exchange as the rule needs to see it. */
+export interface ExchangeForCoverage {
+  parentSpanId: string | undefined;
+  startMs: number;
+  endMs: number;
+  /** `server.address:server.port` and `network.peer.address:network.peer.port` keys. */
+  servers: readonly string[];
+}
+
+const SPAN_KIND_CLIENT = 3;
+const SPAN_KIND_PRODUCER = 4;
+export const SOCKSCOPE_SCOPE = 'sockscope';
+
+/** Only CLIENT and PRODUCER spans from another instrumentation can cover an exchange. */
+export function canCover(kind: number, scope: string | undefined): boolean {
+  return (kind === SPAN_KIND_CLIENT || kind === SPAN_KIND_PRODUCER) && scope !== SOCKSCOPE_SCOPE;
+}
+
+function addKey(out: string[], host: unknown, port: unknown): void {
+  if (host === undefined || host === null || host === '') return;
+  const h = String(host).toLowerCase().replace(/^\[|\]$/g, '');
+  const p = port === undefined || port === null || port === '' ? '' : String(port);
+  out.push(`${h}:${p}`);
+}
+
+/**
+ * The server keys a span's attributes name: `server.address`/`server.port`,
+ * `network.peer.address`/`network.peer.port`, and the older `net.peer.name`/`net.peer.port`.
+ */
+export function serverKeys(attributes: Readonly<Record<string, unknown>>): string[] {
+  const out: string[] = [];
+  addKey(out, attributes['server.address'], attributes['server.port']);
+  addKey(out, attributes['network.peer.address'], attributes['network.peer.port']);
+  addKey(out, attributes['net.peer.name'], attributes['net.peer.port']);
+  return out;
+}
+
+/** Two key lists name the same server when any pair matches (a missing port matches any port). */
+export function sameServer(a: readonly string[], b: readonly string[]): boolean {
+  for (const x of a) {
+    const xi = x.lastIndexOf(':');
+    const xh = x.slice(0, xi);
+    const xp = x.slice(xi + 1);
+    for (const y of b) {
+      if (x === y) return true;
+      const yi = y.lastIndexOf(':');
+      if (xh === y.slice(0, yi) && (xp === '' || y.slice(yi + 1) === '')) return true;
+    }
+  }
+  return false;
+}
+
+function overlaps(u: UpstreamSpan, ex: ExchangeForCoverage): boolean {
+  const uEnd = u.endMs === undefined ? Infinity : u.endMs;
+  return u.startMs <= ex.endMs && ex.startMs <= uEnd;
+}
+
+/**
+ * Find the upstream span that covers an exchange, or undefined.
+ * @param parent the exchange's parent span when it is an upstream span (parent rule), else undefined
+ * @param siblings upstream spans under the exchange's parent (open or recently ended)
+ */
+export function findCovering(
+  ex: ExchangeForCoverage,
+  parent: UpstreamSpan | undefined,
+  siblings: Iterable<UpstreamSpan>,
+): UpstreamSpan | undefined {
+  if (parent !== undefined && canCover(parent.kind, parent.scope)) return parent;
+  let unnamed: UpstreamSpan | undefined;
+  let unnamedCount = 0;
+  for (const u of siblings) {
+    if (u.parentSpanId !== ex.parentSpanId || !canCover(u.kind, u.scope) || !overlaps(u, ex)) continue;
+    if (u.servers.length === 0) {
+      unnamedCount++;
+      unnamed = u;
+    } else if (sameServer(u.servers, ex.servers)) {
+      return u;
+    }
+  }
+  // A span naming no server is trusted only when it is the one upstream client span open there.
+  if (unnamedCount === 1 && unnamed !== undefined) {
+    for (const u of siblings) {
+      if (u !== unnamed && u.parentSpanId === ex.parentSpanId && canCover(u.kind, u.scope) && overlaps(u, ex))
+        return undefined;
+    }
+    return unnamed;
+  }
+  return undefined;
+}

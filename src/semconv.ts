@@ -1,0 +1,59 @@
+/**
+ * Attribute names sockscope writes. Stable OpenTelemetry names come from
+ * `@opentelemetry/semantic-conventions`; incubating ones (not exported by the stable entry point)
+ * and sockscope's own are spelled here, once.
+ */
+export {
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_NETWORK_PEER_ADDRESS,
+  ATTR_NETWORK_PEER_PORT,
+  ATTR_NETWORK_LOCAL_ADDRESS,
+  ATTR_NETWORK_LOCAL_PORT,
+  ATTR_NETWORK_TRANSPORT,
+  ATTR_NETWORK_TYPE,
+  ATTR_NETWORK_PROTOCOL_NAME,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_ERROR_TYPE,
+  ATTR_DB_SYSTEM_NAME,
+  ATTR_DB_OPERATION_NAME,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+} from '@opentelemetry/semantic-conventions';
+
+// Incubating semantic conventions (stable entry point does not export them).
+export const ATTR_MESSAGING_SYSTEM = 'messaging.system';
+export const ATTR_MESSAGING_OPERATION_NAME = 'messaging.operation.name';
+export const ATTR_TLS_PROTOCOL_NAME = 'tls.protocol.name';
+export const ATTR_TLS_PROTOCOL_VERSION = 'tls.protocol.version';
+export const ATTR_TLS_CIPHER = 'tls.cipher';
+export const ATTR_TLS_SERVER_NAME = 'tls.server.name';
+export const ATTR_TLS_NEXT_PROTOCOL = 'tls.next_protocol';
+export const ATTR_TLS_ESTABLISHED = 'tls.established';
+// Older names some instrumentations still emit; read (never written) by the coverage rule.
+export const ATTR_NET_PEER_NAME = 'net.peer.name';
+export const ATTR_NET_PEER_PORT = 'net.peer.port';
+
+// sockscope's own attributes.
+export const ATTR_SOCKSCOPE_KIND = 'sockscope.kind';
+export const ATTR_SOCKSCOPE_CALLER_PACKAGE = 'sockscope.caller.package';
+export const ATTR_SOCKSCOPE_BYTES_SENT = 'sockscope.bytes_sent';
+export const ATTR_SOCKSCOPE_BYTES_RECEIVED = 'sockscope.bytes_received';
+export const ATTR_SOCKSCOPE_EXCHANGES = 'sockscope.exchanges';
+export const ATTR_SOCKSCOPE_OPAQUE = 'sockscope.opaque';
+export const ATTR_SOCKSCOPE_COVERED = 'sockscope.covered';
+export const ATTR_SOCKSCOPE_COVERED_BY = 'sockscope.covered_by';
+export const ATTR_SOCKSCOPE_OPERATION = 'sockscope.operation';
+export const ATTR_SOCKSCOPE_REQUEST_HASH = 'sockscope.request.hash';
+/** Number of protocol commands in one exchange (a Redis pipeline of N commands is one exchange). */
+export const ATTR_SOCKSCOPE_COMMAND_COUNT = 'sockscope.command_count';
+/** Protocol heartbeats (NATS PING/PONG, AMQP heartbeat, MQTT PINGREQ) counted on the connection. */
+export const ATTR_SOCKSCOPE_HEARTBEATS = 'sockscope.heartbeats';
+/** Set by `traced()` on the INTERNAL span it creates. */
+export const ATTR_SOCKSCOPE_FUNCTION = 'sockscope.function';
+
+export const KIND_CONNECTION = 'connection';
+export const KIND_EXCHANGE = 'exchange';
+
+/** The tracer's (instrumentation scope's) name. */
+export const SCOPE_NAME = 'sockscope';

@@ -1,0 +1,68 @@
+import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
+
+/** Which exchange spans to emit. */
+export type ExchangeMode = 'all' | 'uncovered' | 'none';
+
+/** What an `ignore` function or object is matched against, once per socket, at connect. */
+export interface SocketTarget {
+  /** Host name as the caller gave it (or the remote address for sockets seen only after `enable()`). */
+  host?: string;
+  /** Remote port, for TCP. */
+  port?: number;
+  /** Unix socket path, for unix sockets. */
+  path?: string;
+}
+
+/**
+ * One `ignore` entry: a host or `host:port` or unix path string (exact match), a `RegExp` tested
+ * against `host`, `host:port` and the unix path, a `{ host?, port? }` object (every given field
+ * must match), or a function returning true for sockets to leave alone.
+ */
+export type IgnoreMatcher =
+  | string
+  | RegExp
+  | { host?: string | RegExp; port?: number }
+  | ((target: SocketTarget) => boolean);
+
+/** Configuration of `SocketInstrumentation`. */
+export interface SocketInstrumentationConfig extends InstrumentationConfig {
+  /**
+   * Which exchange spans to emit: every exchange, only those no upstream instrumentation covers
+   * (the gaps), or none (connection spans only).
+   * @default 'all'
+   */
+  exchanges?: ExchangeMode;
+  /**
+   * Emit one connection span per client socket.
+   * @default true
+   */
+  connections?: boolean;
+  /**
+   * Emit nothing for sockets and exchanges that have no active parent span.
+   * @default false
+   */
+  requireParentSpan?: boolean;
+  /**
+   * Sockets to leave alone entirely (no spans, no byte counting).
+   * @default []
+   */
+  ignore?: IgnoreMatcher[];
+  /**
+   * Resolve `sockscope.caller.package` from a short stack capture at connect (once per socket).
+   * @default true
+   */
+  captureCallerPackage?: boolean;
+  /**
+   * Set `sockscope.request.hash`, a keyed digest of an exchange's request bytes (at most the first
+   * 4 KiB plus the total length), comparable only within one process run.
+   * @default true
+   */
+  hashRequests?: boolean;
+  /**
+   * Quiet time, in milliseconds, after an exchange's last received byte at which an exchange of an
+   * unframed (unrecognised) protocol ends. Exchanges still waiting for their first response byte
+   * wait 30 times as long. Recognised protocols end exchanges at their last byte by framing.
+   * @default 1000
+   */
+  exchangeIdleMs?: number;
+}
