@@ -46,7 +46,9 @@ export function canCover(kind: number, scope: string | undefined): boolean {
 
 function addKey(out: string[], host: unknown, port: unknown): void {
   if (host === undefined || host === null || host === '') return;
-  const h = String(host).toLowerCase().replace(/^\[|\]$/g, '');
+  const h = String(host)
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
   const p = port === undefined || port === null || port === '' ? '' : String(port);
   out.push(`${h}:${p}`);
 }

@@ -1,0 +1,91 @@
+import { SpanKind, type Span } from '@opentelemetry/api';
+import { SOCKSCOPE_SCOPE, canCover, serverKeys, type UpstreamSpan } from './rule';
+
+/**
+ * Reading SDK span fields that the API does not expose (kind, scope, parent, times), defensively:
+ * with another SDK, or an older one, the answer is "not an upstream span", never a crash.
+ */
+interface SdkSpanLike {
+  kind?: unknown;
+  instrumentationScope?: { name?: unknown };
+  instrumentationLibrary?: { name?: unknown };
+  parentSpanContext?: { spanId?: unknown };
+  parentSpanId?: unknown;
+  startTime?: unknown;
+  endTime?: unknown;
+  ended?: unknown;
+  attributes?: unknown;
+  spanContext?: () => { spanId: string };
+}
+
+export function scopeOf(span: unknown): string | undefined {
+  const s = span as SdkSpanLike;
+  const name = s.instrumentationScope?.name ?? s.instrumentationLibrary?.name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** The scope name of `span` when it is an upstream CLIENT/PRODUCER span (parent rule), else undefined. */
+export function coveringScope(span: Span | undefined): string | undefined {
+  if (span === undefined) return undefined;
+  try {
+    const kind = (span as unknown as SdkSpanLike).kind;
+    if (kind !== SpanKind.CLIENT && kind !== SpanKind.PRODUCER) return undefined;
+    const scope = scopeOf(span);
+    return scope !== undefined && scope !== SOCKSCOPE_SCOPE ? scope : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function hrToMs(t: unknown): number | undefined {
+  if (Array.isArray(t) && typeof t[0] === 'number' && typeof t[1] === 'number')
+    return t[0] * 1e3 + t[1] / 1e6;
+  return undefined;
+}
+
+/** A live view of an SDK span for the sibling rule; undefined when it cannot cover anything. */
+export class LiveUpstream implements UpstreamSpan {
+  readonly spanId: string;
+  readonly parentSpanId: string | undefined;
+  readonly scope: string;
+  readonly kind: number;
+  readonly startMs: number;
+  endMs: number | undefined = undefined;
+  private readonly span: SdkSpanLike;
+
+  private constructor(
+    span: SdkSpanLike,
+    scope: string,
+    kind: number,
+    spanId: string,
+    parent: string | undefined,
+  ) {
+    this.span = span;
+    this.scope = scope;
+    this.kind = kind;
+    this.spanId = spanId;
+    this.parentSpanId = parent;
+    this.startMs = hrToMs(span.startTime) ?? Date.now();
+  }
+
+  /** Servers are read when matching, from the span's current attributes: instrumentations add them late. */
+  get servers(): string[] {
+    const attrs = this.span.attributes;
+    return attrs !== null && typeof attrs === 'object' ? serverKeys(attrs as Record<string, unknown>) : [];
+  }
+
+  static from(span: unknown): LiveUpstream | undefined {
+    const s = span as SdkSpanLike;
+    const kind = s.kind;
+    const scope = scopeOf(s);
+    if (typeof kind !== 'number' || !canCover(kind, scope) || scope === undefined) return undefined;
+    const spanId = typeof s.spanContext === 'function' ? s.spanContext().spanId : undefined;
+    if (spanId === undefined) return undefined;
+    const p = s.parentSpanContext?.spanId ?? s.parentSpanId;
+    return new LiveUpstream(s, scope, kind, spanId, typeof p === 'string' ? p : undefined);
+  }
+
+  markEnded(span: unknown): void {
+    this.endMs = hrToMs((span as SdkSpanLike).endTime) ?? Date.now();
+  }
+}

@@ -1,0 +1,45 @@
+import type { Attributes, Context, SpanContext } from '@opentelemetry/api';
+import type { RequestInfo } from './protocols/types';
+import type { HashState } from './request-hash';
+
+/**
+ * One request/response round trip on a socket, from its first write to its last received byte.
+ * Its span is created only when it ends: by then its name, coverage and whether to emit it are known.
+ */
+export class Exchange {
+  /** Bytes sent and received in this exchange. */
+  bytesSent = 0;
+  bytesReceived = 0;
+  /** Time of the last write call and of the last received byte (0 = none yet). */
+  lastWriteMs: number;
+  lastByteMs = 0;
+  /** The first request a protocol parser found, which names the exchange. */
+  request: RequestInfo | undefined = undefined;
+  /** Protocol commands in the exchange (a Redis pipeline counts each). */
+  commands = 0;
+  /** Responses expected by framing, and received so far. */
+  expected = 0;
+  received = 0;
+  /** Protocol error type reported in a response (e.g. `redis.ERR`), if any. */
+  error: string | undefined = undefined;
+  responseAttributes: Attributes | undefined = undefined;
+  hash: HashState | undefined = undefined;
+
+  constructor(
+    /** Context active at the exchange's first write: its parent. */
+    readonly ctx: Context,
+    readonly parent: SpanContext | undefined,
+    /** False when suppressed, unsampled, not wanted by config: tracked for framing, never emitted. */
+    readonly emit: boolean,
+    /** Parent rule: scope of the upstream CLIENT/PRODUCER span that is this exchange's parent. */
+    readonly coveredByParent: string | undefined,
+    readonly startMs: number,
+  ) {
+    this.lastWriteMs = startMs;
+  }
+
+  /** The end time: the last byte received, else the last write (a request with no answer). */
+  endMs(): number {
+    return this.lastByteMs > 0 ? this.lastByteMs : this.lastWriteMs;
+  }
+}

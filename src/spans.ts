@@ -1,0 +1,123 @@
+import {
+  SpanKind,
+  SpanStatusCode,
+  type Attributes,
+  type Link,
+  type Span,
+  type SpanContext,
+  type Tracer,
+} from '@opentelemetry/api';
+import type { Exchange } from './exchange';
+import { digest } from './request-hash';
+import * as sc from './semconv';
+
+/** What every span about one socket says about its peer; computed once per connection. */
+export interface PeerInfo {
+  transport: 'tcp' | 'unix';
+  /** `server.address`: host name as the caller gave it, or the unix path. */
+  host: string | undefined;
+  port: number | undefined;
+  peerAddress: string | undefined;
+  peerPort: number | undefined;
+  callerPackage: string | undefined;
+}
+
+/** Starts a connection span in the connect() caller's context. */
+export function startConnectionSpan(
+  tracer: Tracer,
+  ctx: Parameters<Tracer['startSpan']>[2],
+  peer: PeerInfo,
+  startMs: number,
+): Span {
+  const attributes: Attributes = {
+    [sc.ATTR_SOCKSCOPE_KIND]: sc.KIND_CONNECTION,
+    [sc.ATTR_NETWORK_TRANSPORT]: peer.transport,
+  };
+  if (peer.host !== undefined) attributes[sc.ATTR_SERVER_ADDRESS] = peer.host;
+  if (peer.port !== undefined && peer.transport === 'tcp') attributes[sc.ATTR_SERVER_PORT] = peer.port;
+  if (peer.callerPackage !== undefined) attributes[sc.ATTR_SOCKSCOPE_CALLER_PACKAGE] = peer.callerPackage;
+  return tracer.startSpan(
+    `${peer.transport} connect`,
+    { kind: SpanKind.CLIENT, attributes, startTime: startMs },
+    ctx,
+  );
+}
+
+/** A Node error as `error.type` and a status message that is never empty (AggregateError has none). */
+export function describeError(err: unknown): { type: string; message: string } {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown; errors?: unknown };
+  let type = typeof e?.code === 'string' ? e.code : undefined;
+  let message = typeof e?.message === 'string' ? e.message : '';
+  if (Array.isArray(e?.errors)) {
+    // autoSelectFamily: every attempt failed; report the attempts' own codes and messages.
+    const inner = e.errors as Array<{ code?: unknown; message?: unknown }>;
+    type ??= inner.map((x) => x?.code).find((c): c is string => typeof c === 'string');
+    if (message === '') message = inner.map((x) => String(x?.message ?? x)).join('; ');
+  }
+  type ??= typeof e?.name === 'string' ? e.name : 'Error';
+  return { type, message: message === '' ? type : message };
+}
+
+export function failSpan(span: Span, err: unknown): void {
+  const { type, message } = describeError(err);
+  span.setAttribute(sc.ATTR_ERROR_TYPE, type);
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+}
+
+/**
+ * Creates and ends the span of an exchange that has just ended, with its real start time.
+ * `link` is the socket's connection span, when it has one.
+ */
+export function emitExchangeSpan(
+  tracer: Tracer,
+  ex: Exchange,
+  peer: PeerInfo,
+  protocol: { name: string; version: string | undefined } | undefined,
+  coveredBy: string | undefined,
+  link: SpanContext | undefined,
+  socketError: unknown,
+): void {
+  const attributes: Attributes = {
+    [sc.ATTR_SOCKSCOPE_KIND]: sc.KIND_EXCHANGE,
+    [sc.ATTR_NETWORK_TRANSPORT]: peer.transport,
+    [sc.ATTR_SOCKSCOPE_BYTES_SENT]: ex.bytesSent,
+    [sc.ATTR_SOCKSCOPE_BYTES_RECEIVED]: ex.bytesReceived,
+    [sc.ATTR_SOCKSCOPE_COVERED]: coveredBy !== undefined,
+  };
+  if (peer.host !== undefined) attributes[sc.ATTR_SERVER_ADDRESS] = peer.host;
+  if (peer.port !== undefined && peer.transport === 'tcp') attributes[sc.ATTR_SERVER_PORT] = peer.port;
+  if (peer.peerAddress !== undefined) attributes[sc.ATTR_NETWORK_PEER_ADDRESS] = peer.peerAddress;
+  if (peer.peerPort !== undefined) attributes[sc.ATTR_NETWORK_PEER_PORT] = peer.peerPort;
+  if (peer.callerPackage !== undefined) attributes[sc.ATTR_SOCKSCOPE_CALLER_PACKAGE] = peer.callerPackage;
+  if (coveredBy !== undefined) attributes[sc.ATTR_SOCKSCOPE_COVERED_BY] = coveredBy;
+  let name = `${peer.transport} exchange`;
+  if (protocol !== undefined) {
+    attributes[sc.ATTR_NETWORK_PROTOCOL_NAME] = protocol.name;
+    if (protocol.version !== undefined) attributes[sc.ATTR_NETWORK_PROTOCOL_VERSION] = protocol.version;
+    const op = ex.request?.operation;
+    name = op !== undefined ? `${protocol.name} ${op}` : `${protocol.name} exchange`;
+    if (op !== undefined) attributes[sc.ATTR_SOCKSCOPE_OPERATION] = op;
+    if (ex.request?.attributes !== undefined) Object.assign(attributes, ex.request.attributes);
+    if (ex.responseAttributes !== undefined) Object.assign(attributes, ex.responseAttributes);
+    if (ex.commands > 1) attributes[sc.ATTR_SOCKSCOPE_COMMAND_COUNT] = ex.commands;
+  }
+  if (ex.hash !== undefined) attributes[sc.ATTR_SOCKSCOPE_REQUEST_HASH] = digest(ex.hash);
+  const links: Link[] | undefined = link !== undefined ? [{ context: link }] : undefined;
+  const span = tracer.startSpan(
+    name,
+    { kind: SpanKind.CLIENT, startTime: ex.startMs, attributes, links },
+    ex.ctx,
+  );
+  if (ex.error !== undefined) {
+    span.setAttribute(sc.ATTR_ERROR_TYPE, ex.error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: ex.error });
+  } else if (socketError !== undefined) {
+    failSpan(span, socketError);
+  }
+  span.end(Math.max(ex.startMs, ex.endMs()));
+}
+
+/** The span context to link exchanges to, when the connection span is recording. */
+export function linkTarget(span: Span | undefined): SpanContext | undefined {
+  return span !== undefined && span.isRecording() ? span.spanContext() : undefined;
+}

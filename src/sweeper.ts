@@ -1,0 +1,54 @@
+/**
+ * One shared, unref'd timer that ends idle exchanges for every socket, instead of a timer per
+ * socket. It runs only while some socket has an open exchange.
+ */
+export interface Sweepable {
+  /** Ends what has gone quiet; returns true while the socket still has open exchanges. */
+  sweep(now: number): boolean;
+}
+
+export class Sweeper {
+  private readonly members = new Set<Sweepable>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  add(s: Sweepable): void {
+    this.members.add(s);
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.tick(), this.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  delete(s: Sweepable): void {
+    this.members.delete(s);
+    if (this.members.size === 0) this.stop();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  private tick(): void {
+    const now = this.now();
+    for (const s of this.members) {
+      let keep = false;
+      try {
+        keep = s.sweep(now);
+      } catch {
+        // A failing member is dropped rather than retried forever.
+      }
+      if (!keep) this.members.delete(s);
+    }
+    if (this.members.size === 0) this.stop();
+  }
+}
