@@ -1,0 +1,344 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  DEFAULT_THRESHOLDS,
+  analyseTraces,
+  findFindings,
+  resolveThresholds,
+  type Finding,
+} from '../../src/analysis/findings';
+import { TraceRecorder } from '../helpers/spans';
+
+const PG = '@opentelemetry/instrumentation-pg';
+const IOREDIS = '@opentelemetry/instrumentation-ioredis';
+const id = TraceRecorder.id;
+
+function only(findings: Finding[], type: Finding['type']): Finding[] {
+  return findings.filter((f) => f.type === type);
+}
+
+test('a loop of sequential SELECTs under one function is reported as n+1 with the savings of batching', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /orders', { start: 0, end: 100 });
+  const fn = rec.fn('listOrders', req, { start: 1, end: 95 });
+  const first = rec.exchange(fn, {
+    protocol: 'postgresql',
+    operation: 'SELECT',
+    hash: 'orders',
+    start: 2,
+    end: 5,
+  });
+  const loop = [];
+  for (let i = 0; i < 6; i++) {
+    const start = 6 + i * 3;
+    loop.push(
+      rec.exchange(fn, {
+        protocol: 'postgresql',
+        operation: 'SELECT',
+        hash: `item${i}`,
+        start,
+        end: start + 2,
+      }),
+    );
+  }
+  const findings = findFindings(rec.spans());
+  const nPlusOne = only(findings, 'n+1');
+  assert.equal(nPlusOne.length, 1);
+  assert.equal(nPlusOne[0].function, 'listOrders');
+  assert.equal(nPlusOne[0].operation, 'postgresql SELECT');
+  assert.equal(nPlusOne[0].server, 'db:5432');
+  assert.equal(nPlusOne[0].count, 7);
+  assert.deepEqual(nPlusOne[0].exchanges, [first, ...loop].map(id));
+  // 3 + 6 x 2 ms in sequence; one batched query would take about the longest of them.
+  assert.equal(nPlusOne[0].estimatedSavingsMs, 12);
+  assert.equal(only(findings, 'serial').length, 0, 'the n+1 calls are not reported again as serial');
+});
+
+test('a loop shorter than the n+1 threshold is not n+1, and the threshold can be lowered', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /cart', { start: 0, end: 50 });
+  for (let i = 0; i < 3; i++) {
+    rec.exchange(req, {
+      protocol: 'redis',
+      operation: 'HGETALL',
+      server: 'cache:6379',
+      start: i * 5,
+      end: i * 5 + 4,
+    });
+  }
+  assert.equal(only(findFindings(rec.spans()), 'n+1').length, 0);
+  const lowered = only(findFindings(rec.spans(), { nPlusOneMin: 3 }), 'n+1');
+  assert.equal(lowered.length, 1);
+  assert.equal(lowered[0].count, 3);
+});
+
+test('concurrent repeats of one operation are not n+1', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /batch', { start: 0, end: 50 });
+  for (let i = 0; i < 8; i++) {
+    rec.exchange(req, { protocol: 'postgresql', operation: 'SELECT', start: 1 + i * 0.1, end: 10 + i * 0.1 });
+  }
+  assert.deepEqual(findFindings(rec.spans()), []);
+});
+
+test('a loop over a traced helper that makes one call each is n+1 of the caller', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /feed', { start: 0, end: 100 });
+  for (let i = 0; i < 5; i++) {
+    const helper = rec.fn('getAuthor', req, { start: i * 10, end: i * 10 + 8 });
+    rec.exchange(helper, { protocol: 'postgresql', operation: 'SELECT', start: i * 10 + 1, end: i * 10 + 7 });
+  }
+  const [finding] = findFindings(rec.spans());
+  assert.equal(finding.type, 'n+1');
+  assert.equal(finding.function, 'GET /feed');
+  assert.equal(finding.count, 5);
+});
+
+test('an instrumented call and the exchange it covers count as one call', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /users', { start: 0, end: 100 });
+  const exchanges = [];
+  for (let i = 0; i < 5; i++) {
+    const s = i * 10;
+    // ioredis makes its span the exchange's parent; pg's span is the exchange's sibling.
+    const get = rec.upstream(req, IOREDIS, 'get', { server: 'cache:6379', start: s, end: s + 4 });
+    exchanges.push(
+      rec.exchange(get, {
+        protocol: 'redis',
+        operation: 'GET',
+        server: 'cache:6379',
+        start: s + 1,
+        end: s + 3,
+      }),
+    );
+    rec.upstream(req, PG, 'pg.query:SELECT', { server: 'db:5432', start: s + 5, end: s + 9 });
+    rec.exchange(req, { protocol: 'postgresql', operation: 'SELECT', start: s + 6, end: s + 8 });
+  }
+  const analysis = analyseTraces(rec.spans());
+  const unit = analysis.units.find((u) => u.name === 'GET /users');
+  assert.ok(unit);
+  assert.equal(unit.calls.length, 10, 'ten calls, not twenty');
+  const redis = analysis.findings.find((f) => f.type === 'n+1' && f.protocol === 'redis');
+  assert.ok(redis);
+  assert.equal(redis.count, 5);
+  assert.deepEqual(redis.exchanges, exchanges.map(id), 'findings name the exchange spans');
+  // The upstream span is what the caller waited for: 5 x 4 ms, minus the one that would remain.
+  assert.equal(redis.estimatedSavingsMs, 16);
+});
+
+test('upstream client spans alone (no exchange spans recorded) are still calls', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /report', { start: 0, end: 100 });
+  for (let i = 0; i < 5; i++) {
+    rec.upstream(req, PG, 'pg.query:SELECT', {
+      server: 'db:5432',
+      start: i * 4,
+      end: i * 4 + 3,
+      attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT' },
+    });
+  }
+  const [finding] = findFindings(rec.spans());
+  assert.equal(finding.type, 'n+1');
+  assert.equal(finding.operation, 'postgresql SELECT');
+});
+
+test('the same read sent twice to one server is a duplicate worth the repeat', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /profile', { start: 0, end: 60 });
+  const a = rec.exchange(req, {
+    protocol: 'redis',
+    operation: 'GET',
+    server: 'cache:6379',
+    hash: 'k1',
+    start: 1,
+    end: 3,
+  });
+  rec.exchange(req, { protocol: 'postgresql', operation: 'SELECT', hash: 'q', start: 40, end: 50 });
+  const b = rec.exchange(req, {
+    protocol: 'redis',
+    operation: 'GET',
+    server: 'cache:6379',
+    hash: 'k1',
+    start: 30,
+    end: 34,
+  });
+  const [dup] = only(findFindings(rec.spans()), 'duplicate');
+  assert.equal(dup.function, 'GET /profile');
+  assert.equal(dup.server, 'cache:6379');
+  assert.equal(dup.operation, 'redis GET');
+  assert.equal(dup.count, 2);
+  assert.deepEqual(dup.exchanges, [id(a), id(b)]);
+  assert.equal(dup.estimatedSavingsMs, 4);
+});
+
+test('a read repeated after a write to the same server, or after an error, is not a duplicate', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('POST /profile', { start: 0, end: 60 });
+  const cache = { protocol: 'redis', server: 'cache:6379' };
+  rec.exchange(req, { ...cache, operation: 'GET', hash: 'k1', start: 1, end: 3 });
+  rec.exchange(req, { ...cache, operation: 'SET', hash: 'w', start: 4, end: 6 });
+  rec.exchange(req, { ...cache, operation: 'GET', hash: 'k1', start: 7, end: 9 });
+  rec.exchange(req, { ...cache, operation: 'GET', hash: 'k2', start: 20, end: 22, error: true });
+  rec.exchange(req, { ...cache, operation: 'GET', hash: 'k2', start: 23, end: 25 });
+  assert.deepEqual(only(findFindings(rec.spans()), 'duplicate'), []);
+});
+
+test('the same request bytes in two different traces are not a duplicate', () => {
+  const rec = new TraceRecorder();
+  for (const name of ['GET /a', 'GET /b']) {
+    const req = rec.request(name, { start: 0, end: 10 });
+    rec.exchange(req, {
+      protocol: 'redis',
+      operation: 'GET',
+      server: 'cache:6379',
+      hash: 'same',
+      start: 1,
+      end: 5,
+    });
+  }
+  assert.deepEqual(findFindings(rec.spans()), []);
+});
+
+test('a duplicate across two traced functions is reported once, at the function that holds both', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /dashboard', { start: 0, end: 100 });
+  const left = rec.fn('loadHeader', req, { start: 1, end: 20 });
+  rec.exchange(left, {
+    protocol: 'redis',
+    operation: 'GET',
+    server: 'cache:6379',
+    hash: 'user:1',
+    start: 2,
+    end: 6,
+  });
+  rec.exchange(left, {
+    protocol: 'redis',
+    operation: 'GET',
+    server: 'cache:6379',
+    hash: 'user:1',
+    start: 7,
+    end: 9,
+  });
+  const right = rec.fn('loadSidebar', req, { start: 30, end: 50 });
+  rec.exchange(right, {
+    protocol: 'redis',
+    operation: 'GET',
+    server: 'cache:6379',
+    hash: 'user:1',
+    start: 31,
+    end: 35,
+  });
+  const dups = only(findFindings(rec.spans()), 'duplicate');
+  assert.equal(dups.length, 1);
+  assert.equal(dups[0].function, 'GET /dashboard');
+  assert.equal(dups[0].count, 3);
+  assert.equal(dups[0].estimatedSavingsMs, 6);
+});
+
+test('independent reads made one after another are serial, with savings of running them together', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /home', { start: 0, end: 60 });
+  const fn = rec.fn('loadHome', req, { start: 1, end: 50 });
+  const user = rec.exchange(fn, { protocol: 'postgresql', operation: 'SELECT', start: 2, end: 12 });
+  const prefs = rec.exchange(fn, {
+    protocol: 'redis',
+    operation: 'GET',
+    server: 'cache:6379',
+    start: 12.5,
+    end: 17,
+  });
+  const [serial] = findFindings(rec.spans());
+  assert.equal(serial.type, 'serial');
+  assert.equal(serial.function, 'loadHome');
+  assert.equal(serial.count, 2);
+  assert.equal(serial.server, 'db:5432, cache:6379');
+  assert.equal(serial.operation, 'postgresql SELECT, redis GET');
+  assert.deepEqual(serial.exchanges, [id(user), id(prefs)]);
+  assert.equal(serial.estimatedSavingsMs, 4.5);
+});
+
+test('reads that already overlap, or that are far apart, are not serial', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /parallel', { start: 0, end: 200 });
+  rec.exchange(req, { protocol: 'postgresql', operation: 'SELECT', start: 2, end: 12 });
+  rec.exchange(req, { protocol: 'redis', operation: 'GET', server: 'cache:6379', start: 5, end: 15 });
+  rec.exchange(req, { protocol: 'redis', operation: 'GET', server: 'cache:6379', start: 100, end: 110 });
+  assert.deepEqual(findFindings(rec.spans()), []);
+  // With a longer gap tolerance, the third read could have joined the first two.
+  const [serial] = findFindings(rec.spans(), { serialMaxGapMs: 100 });
+  assert.equal(serial.type, 'serial');
+  assert.equal(serial.count, 3);
+  // Stages of 13 ms (the overlapping pair) and 10 ms; together they would take the longest, 10 ms.
+  assert.equal(serial.estimatedSavingsMs, 13);
+});
+
+test('writes and transaction statements on one connection are never serial', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('POST /orders', { start: 0, end: 100 });
+  const conn = rec.connection(req, 'db:5432', { start: 0, end: 100 });
+  const q = (operation: string, start: number): void => {
+    rec.exchange(req, { protocol: 'postgresql', operation, connection: conn, start, end: start + 4 });
+  };
+  q('BEGIN', 1);
+  q('SELECT', 5);
+  q('SELECT', 9);
+  q('COMMIT', 13);
+  q('INSERT', 20);
+  q('UPDATE', 24);
+  assert.deepEqual(findFindings(rec.spans()), []);
+});
+
+test('a pooled connection opening mid-request does not hide or create a serial finding', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /x', { start: 0, end: 100 });
+  rec.exchange(req, { protocol: 'tls', operation: 'handshake', start: 1, end: 5 });
+  rec.exchange(req, { protocol: 'redis', operation: 'AUTH', server: 'cache:6379', start: 5, end: 7 });
+  rec.exchange(req, { protocol: 'redis', operation: 'GET', server: 'cache:6379', start: 7, end: 10 });
+  rec.exchange(req, { protocol: 'postgresql', operation: 'SELECT', start: 10, end: 15 });
+  const findings = findFindings(rec.spans());
+  assert.equal(findings.length, 1);
+  assert.equal(findings[0].type, 'serial');
+  assert.equal(findings[0].operation, 'redis GET, postgresql SELECT');
+});
+
+test('findings saving less than the minimum are dropped; the minimum can be changed', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /small', { start: 0, end: 10 });
+  rec.exchange(req, { protocol: 'redis', operation: 'GET', server: 'cache:6379', start: 1, end: 1.4 });
+  rec.exchange(req, { protocol: 'redis', operation: 'GET', server: 'cache:6379', start: 1.5, end: 1.9 });
+  assert.deepEqual(findFindings(rec.spans()), []);
+  const [f] = findFindings(rec.spans(), { minSavingsMs: 0.1 });
+  assert.equal(f.type, 'serial');
+  assert.equal(f.estimatedSavingsMs, 0.4);
+  assert.equal(findFindings(rec.spans(), { minSavingsMs: 0 }).length, 1);
+});
+
+test('the thresholds have documented defaults and reject nonsense', () => {
+  assert.deepEqual({ ...DEFAULT_THRESHOLDS }, { minSavingsMs: 1, serialMaxGapMs: 10, nPlusOneMin: 5 });
+  assert.ok(Object.isFrozen(DEFAULT_THRESHOLDS));
+  assert.deepEqual(resolveThresholds({ nPlusOneMin: 3 }), {
+    minSavingsMs: 1,
+    serialMaxGapMs: 10,
+    nPlusOneMin: 3,
+  });
+  assert.throws(() => resolveThresholds({ nPlusOneMin: 1 }), RangeError);
+  assert.throws(() => resolveThresholds({ minSavingsMs: -1 }), RangeError);
+  assert.throws(() => resolveThresholds({ serialMaxGapMs: Number.NaN }), RangeError);
+});
+
+test('calls with no parent span are grouped in one unit and never make findings across traces', () => {
+  const rec = new TraceRecorder();
+  for (let i = 0; i < 6; i++) {
+    rec.exchange(undefined, {
+      protocol: 'redis',
+      operation: 'PING',
+      server: 'cache:6379',
+      start: i,
+      end: i + 0.5,
+    });
+  }
+  const analysis = analyseTraces(rec.spans());
+  assert.deepEqual(analysis.findings, []);
+  assert.deepEqual(new Set(analysis.units.map((u) => u.name)), new Set(['(no parent span)']));
+  assert.equal(analysis.units.length, 6);
+});
