@@ -168,18 +168,21 @@ const EPS = 0.001; // 1 µs: Jaeger and Zipkin round times to microseconds.
 
 // --- operation classes -------------------------------------------------------------------------
 
+// prettier-ignore
 const SETUP_OPS = new Set([
   'AUTH', 'HELLO', 'PING', 'QUIT', 'CLIENT', 'READONLY', 'STARTUP', 'STARTUPMESSAGE', 'SSLREQUEST',
   'GSSENCREQUEST', 'PASSWORD', 'SASL', 'SASLINITIALRESPONSE', 'SASLRESPONSE', 'SASLSTART',
   'SASLCONTINUE', 'TERMINATE', 'HANDSHAKE', 'HANDSHAKERESPONSE', 'CONNECT', 'DISCONNECT', 'PINGREQ',
   'EHLO', 'HELO', 'STARTTLS', 'RSET', 'NOOP', 'HELLO', 'ISMASTER', 'APIVERSIONS', 'SASLHANDSHAKE',
   'SASLAUTHENTICATE', 'METADATA', 'COM_PING', 'COM_QUIT', 'SET NAMES', 'VERSION', 'CHANGE_USER',
-]); // prettier-ignore
+  'INIT_DB', 'SET_OPTION', 'RESET_CONNECTION', 'PREPARE', 'STMT_CLOSE', 'STMT_RESET', 'DEALLOCATE',
+]);
 const TX_OPEN = new Set(['BEGIN', 'START', 'START TRANSACTION', 'MULTI', 'WATCH']);
 const TX_CLOSE = new Set(['COMMIT', 'ROLLBACK', 'END', 'ABORT', 'EXEC', 'DISCARD', 'UNWATCH']);
 const TX_OTHER = new Set(['SAVEPOINT', 'RELEASE', 'PREPARE TRANSACTION', 'COMMIT PREPARED', 'XA']);
 
 const SQL_READS = new Set(['SELECT', 'SHOW', 'EXPLAIN', 'VALUES', 'TABLE', 'DESCRIBE', 'DESC']);
+// prettier-ignore
 const REDIS_READS = new Set([
   'GET', 'MGET', 'GETRANGE', 'STRLEN', 'EXISTS', 'TTL', 'PTTL', 'TYPE', 'HGET', 'HMGET', 'HGETALL',
   'HEXISTS', 'HKEYS', 'HVALS', 'HLEN', 'HSTRLEN', 'HRANDFIELD', 'LRANGE', 'LLEN', 'LINDEX', 'LPOS',
@@ -189,7 +192,7 @@ const REDIS_READS = new Set([
   'DBSIZE', 'XRANGE', 'XREVRANGE', 'XLEN', 'GEOPOS', 'GEODIST', 'GEOSEARCH', 'GEORADIUS_RO',
   'BITCOUNT', 'GETBIT', 'BITPOS', 'PFCOUNT', 'JSON.GET', 'JSON.MGET', 'EVAL_RO', 'EVALSHA_RO',
   'FCALL_RO', 'DUMP', 'OBJECT', 'MEMORY', 'SUBSTR',
-]); // prettier-ignore
+]);
 const MEMCACHED_READS = new Set(['GET', 'GETS', 'MG', 'GAT', 'GATS']);
 const MONGO_READS = new Set(['FIND', 'AGGREGATE', 'COUNT', 'COUNTDOCUMENTS', 'DISTINCT', 'GETMORE']);
 const HTTP_READS = new Set(['GET', 'HEAD', 'OPTIONS']);
