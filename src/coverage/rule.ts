@@ -17,7 +17,8 @@ export interface UpstreamSpan {
   parentSpanId: string | undefined;
   /** Instrumentation scope name, e.g. `@opentelemetry/instrumentation-pg`. */
   scope: string;
-  /** OpenTelemetry SpanKind number: 3 = CLIENT, 4 = PRODUCER. */
+  /** Span kind in the OTLP wire numbering (1 INTERNAL, 2 SERVER, 3 CLIENT, 4 PRODUCER, 5 CONSUMER),
+   * not the API's `SpanKind` enum (which is one less): use `otlpKind()` to convert. */
   kind: number;
   startMs: number;
   /** Undefined while the span is still open. */
@@ -37,9 +38,14 @@ export interface ExchangeForCoverage {
 
 const SPAN_KIND_CLIENT = 3;
 const SPAN_KIND_PRODUCER = 4;
+
+/** The OTLP wire number of an API `SpanKind` (INTERNAL 0 → 1, CLIENT 2 → 3, ...). */
+export function otlpKind(apiKind: number): number {
+  return apiKind + 1;
+}
 export const SOCKSCOPE_SCOPE = 'sockscope';
 
-/** Only CLIENT and PRODUCER spans from another instrumentation can cover an exchange. */
+/** Only CLIENT and PRODUCER spans (OTLP numbering) from another instrumentation can cover an exchange. */
 export function canCover(kind: number, scope: string | undefined): boolean {
   return (kind === SPAN_KIND_CLIENT || kind === SPAN_KIND_PRODUCER) && scope !== SOCKSCOPE_SCOPE;
 }

@@ -1,5 +1,5 @@
 import { SpanKind, type Span } from '@opentelemetry/api';
-import { SOCKSCOPE_SCOPE, canCover, serverKeys, type UpstreamSpan } from './rule';
+import { SOCKSCOPE_SCOPE, canCover, otlpKind, serverKeys, type UpstreamSpan } from './rule';
 
 /**
  * Reading SDK span fields that the API does not expose (kind, scope, parent, times), defensively:
@@ -76,9 +76,10 @@ export class LiveUpstream implements UpstreamSpan {
 
   static from(span: unknown): LiveUpstream | undefined {
     const s = span as SdkSpanLike;
-    const kind = s.kind;
+    if (typeof s.kind !== 'number') return undefined;
+    const kind = otlpKind(s.kind);
     const scope = scopeOf(s);
-    if (typeof kind !== 'number' || !canCover(kind, scope) || scope === undefined) return undefined;
+    if (!canCover(kind, scope) || scope === undefined) return undefined;
     const spanId = typeof s.spanContext === 'function' ? s.spanContext().spanId : undefined;
     if (spanId === undefined) return undefined;
     const p = s.parentSpanContext?.spanId ?? s.parentSpanId;
