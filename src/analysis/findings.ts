@@ -590,9 +590,10 @@ function sequentialRuns(calls: Call[]): Call[][] {
   return runs;
 }
 
-function nPlusOne(group: Call[], t: ReportThresholds): Call[][] {
+function nPlusOne(group: Call[], repeats: Set<Call>, t: ReportThresholds): Call[][] {
   const byOp = new Map<string, Call[]>();
   for (const c of group) {
+    if (repeats.has(c)) continue;
     if (c.operation === '' || c.klass === 'setup' || c.klass === 'transaction' || c.klass === 'unknown')
       continue;
     const key = `${c.server}\u0000${c.protocol}\u0000${c.operation.toUpperCase()}`;
@@ -691,6 +692,29 @@ function analyseTrace(traceId: string, spans: TraceSpan[], t: ReportThresholds):
   }
   const innermost = (spanId: string | undefined): UnitInstance => model.unitChain(spanId)[0];
 
+  // Duplicates: within each entry span's calls; reported at the innermost unit holding them all.
+  const repeats = new Set<Call>();
+  const byEntry = new Map<UnitInstance, Call[]>();
+  for (const c of model.calls) {
+    const chain = chains.get(c) ?? [];
+    const entry = chain[chain.length - 1];
+    const list = byEntry.get(entry);
+    if (list === undefined) byEntry.set(entry, [c]);
+    else list.push(c);
+  }
+  for (const calls of byEntry.values()) {
+    for (const group of duplicateGroups(calls)) {
+      // Only the first request is needed: the repeats are never reported again as serial or n+1.
+      for (const r of group.slice(1)) repeats.add(r);
+      const memberChains = group.map((c) => chains.get(c) ?? []);
+      const unit = memberChains[0].find((u) => memberChains.every((ch) => ch.includes(u)));
+      if (unit === undefined) continue;
+      // Keep the first request; the repeats are the waste.
+      const savings = group.slice(1).reduce((a, c) => a + duration(c), 0);
+      if (savings >= t.minSavingsMs) unit.findings.push(makeFinding('duplicate', unit, group, savings));
+    }
+  }
+
   // n+1 and serial: per sequencing parent.
   const callsUnder = new Map<string, number>();
   for (const c of model.calls) {
@@ -712,34 +736,14 @@ function analyseTrace(traceId: string, spans: TraceSpan[], t: ReportThresholds):
   }
   for (const [parent, group] of byParent) {
     const unit = innermost(parent === '' ? undefined : parent);
-    const inNPlusOne = new Set<Call>();
-    for (const run of nPlusOne(group, t)) {
-      for (const c of run) inNPlusOne.add(c);
+    const excluded = new Set<Call>(repeats);
+    for (const run of nPlusOne(group, repeats, t)) {
+      for (const c of run) excluded.add(c);
       const savings = run.reduce((a, c) => a + duration(c), 0) - Math.max(...run.map(duration));
       if (savings >= t.minSavingsMs) unit.findings.push(makeFinding('n+1', unit, run, savings));
     }
-    for (const { calls, savings } of serialRuns(group, inNPlusOne, t)) {
+    for (const { calls, savings } of serialRuns(group, excluded, t)) {
       if (savings >= t.minSavingsMs) unit.findings.push(makeFinding('serial', unit, calls, savings));
-    }
-  }
-
-  // Duplicates: within each entry span's calls; reported at the innermost unit holding them all.
-  const byEntry = new Map<UnitInstance, Call[]>();
-  for (const c of model.calls) {
-    const chain = chains.get(c) ?? [];
-    const entry = chain[chain.length - 1];
-    const list = byEntry.get(entry);
-    if (list === undefined) byEntry.set(entry, [c]);
-    else list.push(c);
-  }
-  for (const calls of byEntry.values()) {
-    for (const group of duplicateGroups(calls)) {
-      const memberChains = group.map((c) => chains.get(c) ?? []);
-      const unit = memberChains[0].find((u) => memberChains.every((ch) => ch.includes(u)));
-      if (unit === undefined) continue;
-      // Keep the first request; the repeats are the waste.
-      const savings = group.slice(1).reduce((a, c) => a + duration(c), 0);
-      if (savings >= t.minSavingsMs) unit.findings.push(makeFinding('duplicate', unit, group, savings));
     }
   }
   for (const u of model.units.values())

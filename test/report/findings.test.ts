@@ -342,3 +342,23 @@ test('calls with no parent span are grouped in one unit and never make findings 
   assert.deepEqual(new Set(analysis.units.map((u) => u.name)), new Set(['(no parent span)']));
   assert.equal(analysis.units.length, 6);
 });
+
+test('repeats of a duplicate are reported only as the duplicate, not again as n+1 or serial', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /loop', { start: 0, end: 100 });
+  for (let i = 0; i < 6; i++) {
+    rec.exchange(req, {
+      protocol: 'redis',
+      operation: 'GET',
+      server: 'cache:6379',
+      hash: 'same',
+      start: i * 3,
+      end: i * 3 + 2,
+    });
+  }
+  const findings = findFindings(rec.spans());
+  assert.deepEqual(
+    findings.map((f) => [f.type, f.count, f.estimatedSavingsMs]),
+    [['duplicate', 6, 10]],
+  );
+});
