@@ -1,0 +1,61 @@
+/**
+ * The wire-protocol recognisers, in detection order, and `detect()` which picks the first that
+ * claims a connection.
+ */
+import type { DetectInput, Recogniser } from './types';
+import { amqp } from './amqp';
+import { http } from './http';
+import { kafka } from './kafka';
+import { memcached } from './memcached';
+import { mongodb } from './mongodb';
+import { mqtt } from './mqtt';
+import { mysql } from './mysql';
+import { nats } from './nats';
+import { postgresql } from './postgresql';
+import { redis } from './redis';
+import { smtp } from './smtp';
+import { tls } from './tls';
+
+export type {
+  DetectInput,
+  ProtocolName,
+  ProtocolParser,
+  Recogniser,
+  RequestInfo,
+  ResponseInfo,
+} from './types';
+
+/**
+ * Detection order: server-first protocols (their greeting is checked when the server spoke first
+ * and the client prefix is empty), then client-first ones from the most to the least specific
+ * signature. Kafka is last: its header is only a size and small integers, which a PostgreSQL
+ * StartupMessage also satisfies (read as api key 3, version 0).
+ */
+export const RECOGNISERS: readonly Recogniser[] = Object.freeze([
+  mysql,
+  nats,
+  smtp,
+  tls,
+  http,
+  amqp,
+  mqtt,
+  postgresql,
+  mongodb,
+  redis,
+  memcached,
+  kafka,
+]);
+
+export { amqp, http, kafka, memcached, mongodb, mqtt, mysql, nats, postgresql, redis, smtp, tls };
+
+/** The recogniser that claims this connection, or undefined. Never throws. */
+export function detect(input: DetectInput): Recogniser | undefined {
+  for (const r of RECOGNISERS) {
+    try {
+      if (r.detect(input)) return r;
+    } catch {
+      // a recogniser bug must not break the application's socket: treat as "not mine"
+    }
+  }
+  return undefined;
+}
