@@ -5,10 +5,13 @@ import {
   InstrumentationNodeModuleDefinition,
   isWrapped,
 } from '@opentelemetry/instrumentation';
+// The module object itself (not an import namespace copy), so its `connect` can be wrapped.
+import http2 = require('node:http2');
 import * as net from 'node:net';
 import { callerPackage } from './caller-package';
 import { nowMs } from './clock';
 import { connectTarget } from './connect-args';
+import { wrapRequest, type Http2Host } from './http2-tap';
 import { isIgnored } from './ignore';
 import { SCOPE_NAME } from './semconv';
 import { SocketTap, type TappedSocket } from './socket-tap';
@@ -43,6 +46,8 @@ class Runtime {
   readonly taps = new WeakMap<object, Entry>();
   /** Open taps, so that disable() can end their spans: a span is never left open. */
   readonly live = new Set<SocketTap>();
+  /** The socket connect() last saw, so http2.connect() can tell which socket its session uses. */
+  lastConnected: object | undefined = undefined;
   readonly settings: TapSettings;
   private cfg: Required<Omit<SocketInstrumentationConfig, 'enabled'>>;
   private failures = 0;
@@ -74,6 +79,7 @@ class Runtime {
 
   onConnect(socket: SocketLike, args: ArrayLike<unknown>): void {
     const ctx = context.active();
+    this.lastConnected = socket;
     const prev = this.taps.get(socket);
     if (prev instanceof SocketTap && !prev.closed) return;
     // The exporter's own requests run suppressed: mark their sockets for good (no feedback loop).
@@ -313,12 +319,22 @@ export class SocketInstrumentation extends InstrumentationBase<SocketInstrumenta
         },
         (m: typeof net) => this.unpatchNet(m),
       ),
+      new InstrumentationNodeModuleDefinition(
+        'http2',
+        ['*'],
+        (m: typeof http2) => {
+          this.patchHttp2(m);
+          return m;
+        },
+        (m: typeof http2) => this.unpatchHttp2(m),
+      ),
     ];
   }
 
   override enable(): void {
     super.enable();
     this.patchNet(net);
+    this.patchHttp2(http2);
     owner = this.runtime();
   }
 
@@ -326,6 +342,7 @@ export class SocketInstrumentation extends InstrumentationBase<SocketInstrumenta
     super.disable();
     if (owner === this.runtime()) {
       this.unpatchNet(net);
+      this.unpatchHttp2(http2);
       owner = undefined;
     }
     this.runtime().closeAll();
@@ -362,6 +379,38 @@ export class SocketInstrumentation extends InstrumentationBase<SocketInstrumenta
     }
   }
 
+  // ClientHttp2Session is not exported: its prototype's request() is wrapped at the first connect().
+  private patchHttp2(m: typeof http2): void {
+    if (isWrapped(m.connect)) return;
+    this._wrap(m, 'connect', (original: Fn) => {
+      const wrapRequestOnce = (session: unknown) => {
+        const proto = Object.getPrototypeOf(session) as Record<string, any> | null;
+        if (proto !== null && typeof proto.request === 'function' && !isWrapped(proto.request)) {
+          http2Protos.add(proto);
+          this._wrap(proto, 'request', (req: Fn) => wrapRequest(http2Host, req));
+        }
+      };
+      return function connect(this: unknown, ...args: unknown[]) {
+        if (owner !== undefined) owner.lastConnected = undefined;
+        const session = original.apply(this, args);
+        try {
+          const socket = owner?.lastConnected;
+          if (socket !== undefined) sessionSockets.set(session, socket);
+          wrapRequestOnce(session);
+        } catch (e) {
+          owner?.fail(undefined, e);
+        }
+        return session;
+      };
+    });
+  }
+
+  private unpatchHttp2(m: typeof http2): void {
+    if (isWrapped(m.connect)) this._unwrap(m, 'connect');
+    for (const proto of http2Protos) if (isWrapped(proto.request)) this._unwrap(proto, 'request');
+    http2Protos.clear();
+  }
+
   private unpatchNet(m: typeof net): void {
     const proto = m.Socket.prototype as unknown as Record<string | symbol, any>;
     for (const name of OWN) {
@@ -377,3 +426,14 @@ export class SocketInstrumentation extends InstrumentationBase<SocketInstrumenta
 }
 
 const kRuntime = Symbol('sockscope.runtime');
+const http2Protos = new Set<Record<string, any>>();
+const http2Host: Http2Host = {
+  settings: () => owner?.settings,
+  tapOfSession: (session) => {
+    const socket = sessionSockets.get(session);
+    const entry = socket !== undefined ? owner?.taps.get(socket) : undefined;
+    return entry instanceof SocketTap ? entry : undefined;
+  },
+};
+// Session → the real socket (`session.socket` is a proxy that is not the tapped object).
+const sessionSockets = new WeakMap<object, object>();

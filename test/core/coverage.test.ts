@@ -27,11 +27,11 @@ const official = [
   new HttpInstrumentation(),
 ];
 for (const i of official) i.setTracerProvider(provider);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const pg = require('pg') as typeof import('pg');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const Redis = require('ioredis') as typeof import('ioredis').default;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const httpMod = require('node:http') as typeof import('node:http');
 
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };

@@ -1,0 +1,108 @@
+import { TraceFlags, context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { isTracingSuppressed } from '@opentelemetry/core';
+import { errorMonitor as streamErrorMonitor } from 'node:events';
+import type * as http2 from 'node:http2';
+import { nowMs } from './clock';
+import { coveringScope } from './coverage/upstream';
+import { findSiblingCover, hasCoverageProcessor } from './coverage/processor';
+import { Exchange } from './exchange';
+import * as sc from './semconv';
+import { emitExchangeSpan, linkTarget, type PeerInfo } from './spans';
+import type { SocketTap } from './socket-tap';
+import type { TapSettings } from './tap-settings';
+
+/** What the HTTP/2 tap needs from the running instrumentation. */
+export interface Http2Host {
+  settings(): TapSettings | undefined;
+  /** The tap of a session's socket, for its connection span link and caller package. */
+  tapOfSession(session: object): SocketTap | undefined;
+}
+
+const H2 = { name: 'http', version: '2' };
+
+/**
+ * HTTP/2 client streams as exchanges. Node's native code reads and writes an HTTP/2 session's
+ * socket itself, so no byte of it reaches `push` or `write`; one layer up, each
+ * `ClientHttp2Session#request()` is a request/response round trip with a caller context.
+ */
+export function wrapRequest(host: Http2Host, original: (...args: any[]) => http2.ClientHttp2Stream) {
+  return function request(this: http2.ClientHttp2Session, ...args: any[]): http2.ClientHttp2Stream {
+    const stream = original.apply(this, args);
+    try {
+      observe(host, this, stream, args[0]);
+    } catch {
+      // never let tracing disturb the request
+    }
+    return stream;
+  };
+}
+
+function observe(
+  host: Http2Host,
+  session: http2.ClientHttp2Session,
+  stream: http2.ClientHttp2Stream,
+  headers: unknown,
+): void {
+  const s = host.settings();
+  if (s === undefined || s.exchanges === 'none') return;
+  const ctx = context.active();
+  if (isTracingSuppressed(ctx)) return;
+  const parentSpan = trace.getSpan(ctx);
+  let parent = parentSpan?.spanContext();
+  if (parent !== undefined && !isSpanContextValid(parent)) parent = undefined;
+  if (parent !== undefined ? (parent.traceFlags & TraceFlags.SAMPLED) === 0 : s.requireParentSpan) return;
+  const h = (headers ?? {}) as Record<string, unknown>;
+  const method = typeof h[':method'] === 'string' ? (h[':method'] as string).toUpperCase() : 'GET';
+  const ex = new Exchange(ctx, parent, true, coveringScope(parentSpan), nowMs());
+  ex.request = {
+    operation: method,
+    attributes: { [sc.ATTR_HTTP_REQUEST_METHOD]: method },
+  };
+  ex.commands = 1;
+  ex.expected = 1;
+  const tap = host.tapOfSession(session);
+  const sock = session.socket as { remoteAddress?: string; remotePort?: number } | undefined;
+  const peer: PeerInfo = tap?.peer ?? {
+    transport: 'tcp',
+    host: sock?.remoteAddress,
+    port: sock?.remotePort,
+    peerAddress: sock?.remoteAddress,
+    peerPort: sock?.remotePort,
+    callerPackage: undefined,
+  };
+  let failure: unknown;
+  stream.once('response', (resHeaders: http2.IncomingHttpHeaders) => {
+    const status = Number(resHeaders[':status']);
+    ex.lastByteMs = nowMs();
+    if (Number.isFinite(status)) {
+      ex.responseAttributes = { [sc.ATTR_HTTP_RESPONSE_STATUS_CODE]: status };
+      if (status >= 500) ex.error = `http.${status}`;
+    }
+  });
+  // errorMonitor observes without handling: an app that does not handle stream errors still crashes.
+  stream.on(streamErrorMonitor, (err: unknown) => (failure = err));
+  stream.once('close', () => {
+    try {
+      ex.lastByteMs = nowMs();
+      ex.received = 1;
+      let coveredBy = ex.coveredByParent;
+      if (coveredBy === undefined && hasCoverageProcessor()) {
+        const keys = [`${String(peer.host).toLowerCase()}:${peer.port ?? ''}`];
+        coveredBy = findSiblingCover({
+          parentSpanId: parent?.spanId,
+          startMs: ex.startMs,
+          endMs: ex.lastByteMs,
+          servers: keys,
+        })?.scope;
+      }
+      if (s.exchanges === 'uncovered' && coveredBy !== undefined) return;
+      if (tap !== undefined) tap.exchanges++;
+      const rst = (stream as { rstCode?: number }).rstCode;
+      if (failure === undefined && rst !== undefined && rst !== 0)
+        failure = { code: `NGHTTP2_${rst}`, message: `stream reset (${rst})` };
+      emitExchangeSpan(s.tracer(), ex, peer, H2, coveredBy, linkTarget(tap?.connSpan), failure);
+    } catch {
+      // see above
+    }
+  });
+}
