@@ -393,22 +393,24 @@ class Http1Parser extends BaseParser {
     const s = h.start;
     const status = s.nums[1];
     const v11 = s.firstIs('HTTP/1.1');
-    if ((!v11 && !s.firstIs('HTTP/1.0')) || status < 100 || status > 999) return !!this.giveUp();
+    const v10 = s.firstIs('HTTP/1.0');
     const pend = this.pending[0];
+    const { close, keepAlive, badLength, chunked, contentLength } = h;
+    h.reset();
+    if ((!v11 && !v10) || status < 100 || status > 999) return !!this.giveUp();
     if (pend === undefined) return !!this.giveUp();
     this.status = status;
-    h.reset();
     if (status < 200 && status !== 101) return true; // interim: the final response follows
-    this.lastClose = h.close || (!v11 && !h.keepAlive);
+    this.lastClose = close || (!v11 && !keepAlive);
     if (status === 101 || (pend === Pend.Connect && status < 300)) {
       this.report();
       return !!this.giveUp(); // the connection now carries another protocol
     }
     if (this.clientHold) this.clientHold = false; // upgrade refused: still HTTP
     if (pend === Pend.Head || status === 204 || status === 304) this.resBody.byLength(0);
-    else if (h.badLength) return !!this.giveUp();
-    else if (h.chunked) this.resBody.chunkedBody();
-    else if (h.contentLength >= 0) this.resBody.byLength(h.contentLength);
+    else if (badLength) return !!this.giveUp();
+    else if (chunked) this.resBody.chunkedBody();
+    else if (contentLength >= 0) this.resBody.byLength(contentLength);
     else return !!this.giveUp(); // delimited by close: its end is unknowable here
     this.resState = 1;
     return true;

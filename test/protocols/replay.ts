@@ -20,9 +20,18 @@ export function replay(chunks: RecordedChunk[], port = 0, alpn?: string): Replay
   const out: Replay = { protocol: undefined, parser: undefined, requests: [], responses: [], events: [] };
   let parser: ProtocolParser | undefined;
   let server = Buffer.alloc(0);
+  let triedClient = false;
+  let triedServer = false;
   for (const c of chunks) {
     if (!parser) {
-      if (c.dir === 'server') server = Buffer.concat([server, c.data]).subarray(0, 256);
+      // Like the core: one try on the server's first chunk when it spoke first, one on the
+      // client's first chunk; never on later chunks.
+      if (c.dir === 'server' && (triedServer || triedClient)) continue;
+      if (c.dir === 'client' && triedClient) continue;
+      if (c.dir === 'server') {
+        triedServer = true;
+        server = c.data.subarray(0, 256);
+      } else triedClient = true;
       const input =
         c.dir === 'server'
           ? { client: Buffer.alloc(0), server, port, alpn }
@@ -60,7 +69,10 @@ export function split(b: Buffer, n: number): Buffer[] {
   return out;
 }
 
-/** Re-chunks a recording into `n`-byte pieces per original chunk (order kept). */
+/**
+ * Re-chunks a recording into `n`-byte pieces per original chunk (order kept). The first chunk stays
+ * whole: detection looks at it once, as the core does.
+ */
 export function rechunk(chunks: RecordedChunk[], n: number): RecordedChunk[] {
-  return chunks.flatMap((c) => split(c.data, n).map((data) => ({ dir: c.dir, data })));
+  return chunks.flatMap((c, i) => (i === 0 ? [c] : split(c.data, n).map((data) => ({ dir: c.dir, data }))));
 }
