@@ -1,0 +1,197 @@
+/**
+ * Measuring and interleaving. A variant is one way of running the same workload; a group is the
+ * set of variants compared against one baseline. Every round runs each variant of a group once,
+ * in order (A B C A B C ...), with a forced GC before each measured block, so that slow drift of
+ * the machine (other jobs, thermal state) hits all variants alike.
+ */
+import { performance } from 'node:perf_hooks';
+
+export interface Sample {
+  ops: number;
+  /** Client process CPU time (user + system) in ns, for the whole block. */
+  cpuNs: number;
+  userNs: number;
+  sysNs: number;
+  wallNs: number;
+}
+
+export interface Check {
+  what: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface BlockResult {
+  sample: Sample;
+  checks: Check[];
+  /** Spans the batch processor dropped in this block. */
+  dropped: number;
+  /** Spans exported in this block, by `scope|kind`. */
+  spans: Record<string, number>;
+  /** Operations the block ran in all, warm-up included (what the spans are divided by). */
+  totalOps: number;
+}
+
+export interface VariantDef {
+  id: string;
+  label: string;
+  run(): Promise<BlockResult>;
+}
+
+export interface GroupDef {
+  id: string;
+  title: string;
+  /** Unit of one operation in the tables: `round trip`, `GET`, `connection`. */
+  unit: string;
+  baseline: string;
+  variants: VariantDef[];
+}
+
+export interface VariantStats {
+  id: string;
+  label: string;
+  rounds: number;
+  ops: number;
+  cpuNsPerOp: number[];
+  wallNsPerOp: number[];
+  /** Medians over rounds. */
+  cpuNs: number;
+  wallNs: number;
+  userShare: number;
+  /** Median over rounds of this variant / the baseline of the same round (paired). */
+  pairedCpuRatio: number;
+  /** Ratio of medians: this variant's median / the baseline's median (the published figure). */
+  cpuRatio: number;
+  wallRatio: number;
+  dropped: number;
+  spans: Record<string, number>;
+  /** Exported spans per operation (warm-up included), over all rounds. */
+  spansPerOp: number;
+  checks: Check[];
+}
+
+export interface GroupStats {
+  id: string;
+  title: string;
+  unit: string;
+  baseline: string;
+  variants: VariantStats[];
+}
+
+export function gc(): void {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g === undefined) throw new Error('run node with --expose-gc (npm run bench does)');
+  g();
+  g();
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Runs `body` (which performs `ops` operations) after a forced GC, timing CPU and wall clock. */
+export async function measure(ops: number, body: () => Promise<void>): Promise<Sample> {
+  gc();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await body();
+  const wallNs = (performance.now() - t0) * 1e6;
+  const c = process.cpuUsage(c0);
+  return {
+    ops,
+    cpuNs: (c.user + c.system) * 1e3,
+    userNs: c.user * 1e3,
+    sysNs: c.system * 1e3,
+    wallNs,
+  };
+}
+
+export function check(what: string, ok: boolean, detail: string): Check {
+  return { what, ok, detail };
+}
+
+/** `actual === expected` as a check. */
+export function expectCount(what: string, actual: number | undefined, expected: number): Check {
+  const a = actual ?? 0;
+  return check(what, a === expected, `${a} (expected ${expected})`);
+}
+
+export function expectAtLeast(what: string, actual: number | undefined, min: number): Check {
+  const a = actual ?? 0;
+  return check(what, a >= min, `${a} (expected >= ${min})`);
+}
+
+export function expectAtMost(what: string, actual: number | undefined, max: number): Check {
+  const a = actual ?? 0;
+  return check(what, a <= max, `${a} (expected <= ${max})`);
+}
+
+export async function runGroup(
+  group: GroupDef,
+  rounds: number,
+  log: (line: string) => void,
+): Promise<GroupStats> {
+  const results = new Map<string, BlockResult[]>();
+  for (const v of group.variants) results.set(v.id, []);
+  for (let r = 0; r < rounds; r++) {
+    const parts: string[] = [];
+    for (const v of group.variants) {
+      const res = await v.run();
+      gc();
+      results.get(v.id)!.push(res);
+      const failed = res.checks.filter((c) => !c.ok);
+      parts.push(
+        `${v.id} ${(res.sample.cpuNs / res.sample.ops / 1e3).toFixed(1)}µs` +
+          (failed.length > 0 ? ' CHECK FAILED' : ''),
+      );
+      for (const f of failed) log(`    check failed: ${group.id}/${v.id}: ${f.what}: ${f.detail}`);
+    }
+    log(`  ${group.id} round ${r + 1}/${rounds}: ${parts.join(', ')}`);
+  }
+  const base = results.get(group.baseline);
+  if (base === undefined) throw new Error(`${group.id}: baseline ${group.baseline} is not a variant`);
+  const baseCpu = base.map((b) => b.sample.cpuNs / b.sample.ops);
+  const baseCpuMedian = median(baseCpu);
+  const baseWallMedian = median(base.map((b) => b.sample.wallNs / b.sample.ops));
+  const variants = group.variants.map((v): VariantStats => {
+    const rs = results.get(v.id)!;
+    const cpu = rs.map((b) => b.sample.cpuNs / b.sample.ops);
+    const wall = rs.map((b) => b.sample.wallNs / b.sample.ops);
+    const spans: Record<string, number> = {};
+    for (const b of rs) for (const [k, n] of Object.entries(b.spans)) spans[k] = (spans[k] ?? 0) + n;
+    const cpuMedian = median(cpu);
+    const wallMedian = median(wall);
+    // Checks are kept once per distinct failure, plus one passing example of each.
+    const checks = new Map<string, Check>();
+    for (const b of rs) for (const c of b.checks) if (!checks.has(c.what) || !c.ok) checks.set(c.what, c);
+    return {
+      id: v.id,
+      label: v.label,
+      rounds: rs.length,
+      ops: rs[0]?.sample.ops ?? 0,
+      cpuNsPerOp: cpu,
+      wallNsPerOp: wall,
+      cpuNs: cpuMedian,
+      wallNs: wallMedian,
+      userShare: median(rs.map((b) => b.sample.userNs / b.sample.cpuNs)),
+      pairedCpuRatio: median(cpu.map((c, i) => c / baseCpu[i])),
+      cpuRatio: cpuMedian / baseCpuMedian,
+      wallRatio: wallMedian / baseWallMedian,
+      dropped: rs.reduce((a, b) => a + b.dropped, 0),
+      spans,
+      spansPerOp:
+        Object.entries(spans)
+          .filter(([k]) => !k.endsWith('.covered'))
+          .reduce((a, [, n]) => a + n, 0) /
+        Math.max(
+          1,
+          rs.reduce((a, b) => a + b.totalOps, 0),
+        ),
+      checks: [...checks.values()],
+    };
+  });
+  return { id: group.id, title: group.title, unit: group.unit, baseline: group.baseline, variants };
+}

@@ -1,0 +1,176 @@
+/**
+ * sockscope's benchmark harness: `npm run bench` (node --expose-gc --import tsx bench/run.ts).
+ *
+ *   --rounds N   interleaved rounds per scenario group (default 5, at least 1)
+ *   --smoke      one short round of everything; prints the report, writes only to a temp file
+ *   --only IDS   comma-separated groups to run: loop-redis, loop-echo, ioredis, churn, memory
+ *
+ * A full run writes bench/results/latest.json and latest.md. Timings never fail the run; the exit
+ * code is 1 only when the harness breaks or a variant did not produce the spans it should.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gc, runGroup, type GroupDef, type GroupStats } from './lib/harness';
+import { diagLog, loadInstrumentedModules } from './lib/otel';
+import { echoPeer, redisPeer, startEchoServer, type EchoServer } from './lib/peers';
+import { judge, toMarkdown, type Machine, type RunReport } from './lib/report';
+import { churnGroup } from './scenarios/churn';
+import { BENCH_KEY, ioredisGroup, newClient } from './scenarios/ioredis';
+import { loopGroup } from './scenarios/loop';
+import { memoryExchanges, memorySockets, type MemoryRun } from './scenarios/memory';
+
+interface Options {
+  rounds: number;
+  smoke: boolean;
+  only: Set<string> | undefined;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { rounds: 5, smoke: false, only: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--smoke') o.smoke = true;
+    else if (a === '--rounds') o.rounds = Number(argv[++i]);
+    else if (a.startsWith('--rounds=')) o.rounds = Number(a.slice(9));
+    else if (a === '--only') o.only = new Set(argv[++i]?.split(','));
+    else if (a.startsWith('--only=')) o.only = new Set(a.slice(7).split(','));
+    else throw new Error(`unknown argument ${a} (use --rounds N, --smoke, --only IDS)`);
+  }
+  if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error('--rounds needs a positive integer');
+  if (o.smoke) o.rounds = 1;
+  return o;
+}
+
+/** Operations per measured block, sized for ~1 s blocks on a 2-core machine (smoke: a few ms). */
+function sizes(smoke: boolean) {
+  return smoke
+    ? {
+        loop: { ops: 300, warmup: 100 },
+        ioredis: { ops: 300, warmup: 100 },
+        churn: { ops: 100, warmup: 30 },
+        memExchanges: 3000,
+        memSockets: 300,
+        checkpoints: 2,
+      }
+    : {
+        loop: { ops: 15_000, warmup: 2000 },
+        ioredis: { ops: 10_000, warmup: 2000 },
+        churn: { ops: 2000, warmup: 300 },
+        memExchanges: 1_000_000,
+        memSockets: 10_000,
+        checkpoints: 5,
+      };
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function machine(): Machine {
+  const c = cpus();
+  return {
+    cpu: c[0]?.model.trim() ?? 'unknown',
+    cores: c.length,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    date: new Date().toISOString(),
+    loadAverage: loadavg(),
+    commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown',
+    srcChanges: git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean).length,
+  };
+}
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  const want = (id: string) => opts.only === undefined || opts.only.has(id);
+  const size = sizes(opts.smoke);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const started = Date.now();
+  const mach = machine();
+  gc();
+
+  const Redis = loadInstrumentedModules();
+  let echo: EchoServer | undefined;
+  const groups: GroupStats[] = [];
+  const memory: MemoryRun[] = [];
+  try {
+    echo = await startEchoServer();
+    const echoP = echoPeer(echo.port);
+    const setup = newClient(Redis);
+    await setup.connect();
+    await setup.set(BENCH_KEY, 'v'.repeat(32), 'EX', 3600);
+    await setup.quit();
+
+    const defs: GroupDef[] = [];
+    if (want('loop-redis')) defs.push(loopGroup(redisPeer(), size.loop));
+    if (want('loop-echo')) defs.push(loopGroup(echoP, size.loop));
+    if (want('ioredis')) defs.push(ioredisGroup(Redis, size.ioredis));
+    if (want('churn')) defs.push(churnGroup(echoP, size.churn));
+    for (const d of defs) {
+      log(`${d.title}: ${d.variants.map((x) => x.id).join(' ')} x ${opts.rounds} rounds`);
+      groups.push(await runGroup(d, opts.rounds, log));
+    }
+    if (want('memory')) {
+      log(`Memory: ${size.memExchanges} exchanges on one socket`);
+      memory.push(await memoryExchanges(echoP, size.memExchanges, size.checkpoints));
+      log(`Memory: ${size.memSockets} sockets opened and closed`);
+      memory.push(await memorySockets(echoP, size.memSockets, size.checkpoints));
+    }
+    const cleanup = newClient(Redis);
+    await cleanup.connect();
+    await cleanup.del(BENCH_KEY);
+    await cleanup.quit();
+  } finally {
+    await echo?.stop();
+  }
+
+  const checksFailed: string[] = [];
+  for (const g of groups) {
+    for (const x of g.variants) {
+      for (const c of x.checks) if (!c.ok) checksFailed.push(`${g.id}/${x.id}: ${c.what}: ${c.detail}`);
+    }
+  }
+  for (const m of memory)
+    for (const c of m.checks) if (!c.ok) checksFailed.push(`memory/${m.id}: ${c.what}: ${c.detail}`);
+  for (const e of diagLog.errors) checksFailed.push(`diag error: ${e}`);
+
+  const report: RunReport = {
+    machine: mach,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    mode: opts.smoke ? 'smoke' : 'full',
+    rounds: opts.rounds,
+    seconds: (Date.now() - started) / 1e3,
+    groups,
+    memory,
+    targets: judge(groups, memory),
+    checksFailed,
+    diag: diagLog,
+  };
+  const md = toMarkdown(report);
+  const json = JSON.stringify(report, null, 2) + '\n';
+  // Only a full, unfiltered run is published; smoke and partial runs go to a temp folder.
+  const publish = !opts.smoke && opts.only === undefined;
+  const dir = publish ? join(__dirname, 'results') : join(tmpdir(), 'sockscope-bench');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), json);
+  writeFileSync(join(dir, 'latest.md'), md);
+  process.stdout.write(md + '\n');
+  log(`wrote ${join(dir, 'latest.md')} and latest.json`);
+  return checksFailed.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(
+      `bench: harness failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
+    process.exit(1);
+  },
+);

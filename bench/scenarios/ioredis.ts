@@ -1,0 +1,109 @@
+/**
+ * Scenario 4: a covered client. An ioredis GET loop inside a parent span:
+ *   bare       ioredis, no instrumentation (to know what the official span itself costs)
+ *   ioredis    @opentelemetry/instrumentation-ioredis alone (the baseline)
+ *   uncovered  + sockscope `exchanges: 'uncovered'` (every GET is covered: nothing to emit)
+ *   all        + sockscope `exchanges: 'all'`
+ * sockscope variants run with its SocketCoverageProcessor, as `sockscope/register` sets it up.
+ */
+import { ROOT_CONTEXT, SpanKind, context, trace } from '@opentelemetry/api';
+import {
+  expectAtLeast,
+  expectAtMost,
+  expectCount,
+  measure,
+  type BlockResult,
+  type Check,
+  type GroupDef,
+} from '../lib/harness';
+import {
+  COVERED,
+  makePipeline,
+  withInstrumentations,
+  type IORedisCtor,
+  type InstrumentationSet,
+} from '../lib/otel';
+import { REDIS_HOST, REDIS_PORT } from '../lib/peers';
+import type { LoopSizes } from './loop';
+
+export const BENCH_KEY = `sockscope-bench:${process.pid}`;
+const IOREDIS_GET = '@opentelemetry/instrumentation-ioredis|get';
+
+type Mode = 'bare' | 'ioredis' | 'uncovered' | 'all';
+
+export function newClient(Redis: IORedisCtor): InstanceType<IORedisCtor> {
+  return new Redis({
+    host: REDIS_HOST,
+    port: REDIS_PORT,
+    lazyConnect: true,
+    enableAutoPipelining: false,
+    maxRetriesPerRequest: 1,
+  });
+}
+
+async function block(Redis: IORedisCtor, s: LoopSizes, mode: Mode): Promise<BlockResult> {
+  const pipe = makePipeline({ coverage: mode === 'uncovered' || mode === 'all' });
+  const set: InstrumentationSet = {};
+  if (mode !== 'bare') set.ioredis = true;
+  if (mode === 'uncovered' || mode === 'all') set.sockscope = { exchanges: mode };
+  const tracer = pipe.provider.getTracer('bench-app');
+  const sample = await withInstrumentations(set, pipe.provider, async () => {
+    const client = newClient(Redis);
+    await client.connect();
+    const parent = tracer.startSpan('GET /items', { kind: SpanKind.SERVER });
+    const result = await context.with(trace.setSpan(ROOT_CONTEXT, parent), async () => {
+      const loop = async (n: number) => {
+        for (let i = 0; i < n; i++) await client.get(BENCH_KEY);
+      };
+      await loop(s.warmup);
+      return measure(s.ops, () => loop(s.ops));
+    });
+    parent.end();
+    await client.quit();
+    return result;
+  });
+  const counts = await pipe.close();
+  const total = s.ops + s.warmup;
+  const c = counts.byKey;
+  const checks: Check[] = [
+    expectCount('parent spans', c['bench-app|GET /items'], 1),
+    expectCount('dropped spans', counts.dropped, 0),
+    expectCount('ioredis GET spans', c[IOREDIS_GET] ?? 0, mode === 'bare' ? 0 : total),
+  ];
+  if (mode === 'bare' || mode === 'ioredis') {
+    checks.push(
+      expectCount('sockscope spans', (c['sockscope|exchange'] ?? 0) + (c['sockscope|connection'] ?? 0), 0),
+    );
+  } else {
+    checks.push(expectCount('sockscope connection spans', c['sockscope|connection'], 1));
+  }
+  if (mode === 'uncovered') {
+    // Only the uncovered exchanges outside the parent (ready check, QUIT) may be emitted.
+    checks.push(expectAtMost('sockscope exchange spans', c['sockscope|exchange'] ?? 0, 5));
+    checks.push(expectCount('covered exchange spans emitted', c[COVERED] ?? 0, 0));
+  }
+  if (mode === 'all') {
+    checks.push(expectAtLeast('sockscope exchange spans', c['sockscope|exchange'], total));
+    checks.push(expectCount('covered exchange spans', c[COVERED], total));
+  }
+  return { sample, checks, dropped: counts.dropped, spans: counts.byKey, totalOps: s.ops + s.warmup };
+}
+
+export function ioredisGroup(Redis: IORedisCtor, s: LoopSizes): GroupDef {
+  return {
+    id: 'ioredis',
+    title: 'Covered client: ioredis GET inside a parent span (scenario 4)',
+    unit: 'GET',
+    baseline: 'ioredis',
+    variants: [
+      { id: 'bare', label: 'ioredis, no instrumentation', run: () => block(Redis, s, 'bare') },
+      { id: 'ioredis', label: 'instrumentation-ioredis alone', run: () => block(Redis, s, 'ioredis') },
+      {
+        id: 'uncovered',
+        label: "+ sockscope 'uncovered'",
+        run: () => block(Redis, s, 'uncovered'),
+      },
+      { id: 'all', label: "+ sockscope 'all'", run: () => block(Redis, s, 'all') },
+    ],
+  };
+}
