@@ -686,8 +686,10 @@ function analyseTrace(traceId: string, spans: TraceSpan[], t: ReportThresholds):
   }
   for (const u of model.units.values()) {
     if (u.kind === 'orphans') {
-      u.startMs = Math.min(...u.calls.map((c) => c.startMs));
-      u.endMs = Math.max(...u.calls.map((c) => c.endMs));
+      for (const c of u.calls) {
+        u.startMs = Math.min(u.startMs, c.startMs);
+        u.endMs = Math.max(u.endMs, c.endMs);
+      }
     }
   }
   const innermost = (spanId: string | undefined): UnitInstance => model.unitChain(spanId)[0];

@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { reportFromSpans } from '../../src/analysis/report';
+import { renderHtml } from '../../src/report/html';
+import { TraceRecorder } from '../helpers/spans';
+import { HOSTILE_NAME, shopTraces } from './sample';
+
+function page(rec = shopTraces(), options = {}): string {
+  const { report, analysis } = reportFromSpans(rec.spans());
+  return renderHtml(report, analysis, { generatedAt: new Date(0), ...options });
+}
+
+test('a span named like a script tag is written as escaped text, never as markup', () => {
+  const html = page();
+  assert.ok(!html.includes(HOSTILE_NAME), 'the raw name appears nowhere');
+  assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
+  assert.equal(html.match(/<script/g)?.length, 1, 'only the page’s own script element');
+});
+
+test('attribute values from the trace cannot break out of their quotes', () => {
+  const rec = new TraceRecorder('" onmouseover="x()');
+  const req = rec.request('"><img src=x onerror=alert(2)>', { start: 0, end: 10 });
+  rec.exchange(req, { protocol: 'redis', operation: "GET'", server: "a'b:1", start: 1, end: 2 });
+  const html = page(rec);
+  assert.ok(!html.includes('<img'));
+  assert.ok(!html.includes('" onmouseover="'));
+  assert.ok(!html.includes("GET'"));
+});
+
+test('the page is self-contained and only its own script may run', () => {
+  const html = page();
+  assert.ok(!/\s(src|href)="(https?:)?\/\//i.test(html), 'no external resources');
+  assert.ok(!/@import|url\(/i.test(html));
+  const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+  const hash = createHash('sha256').update(script).digest('base64');
+  assert.ok(html.includes(`script-src 'sha256-${hash}'`), 'the CSP allows exactly this script');
+  assert.ok(html.includes("default-src 'none'"));
+});
+
+test('waterfalls are capped and the page says how many traces it shows', () => {
+  const html = page(shopTraces(), { maxTraces: 2, maxSpansPerTrace: 5 });
+  assert.equal(html.match(/<div class="trace" /g)?.length, 2);
+  assert.ok(html.includes('Showing 2 of 5 traces'));
+  assert.ok(/\d+ more spans in this trace not shown/.test(html));
+});
+
+test('the summary tables list every function and each kind of finding', () => {
+  const html = page();
+  for (const name of ['GET /orders/:id', 'OrderService.load', 'OrderService.loadFast']) {
+    assert.ok(html.includes(`<td class="name">${name}`), name);
+  }
+  assert.equal(html.match(/<tr class="finding">/g)?.length, 4);
+});
