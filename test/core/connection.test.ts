@@ -197,7 +197,7 @@ test('ignore leaves matching sockets alone, by host:port string, RegExp, object 
     const s = net.connect(peer.port, '127.0.0.1');
     await new Promise((r) => s.once('connect', r));
     await roundTrip(s, 'x');
-    await new Promise((r) => s.end(r));
+    await new Promise<void>((r) => s.end(() => r()));
     s.destroy();
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(sockscopeSpans().length, 0, `ignored by ${String(ignore[0])}`);

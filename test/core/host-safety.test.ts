@@ -190,10 +190,10 @@ test('stdout, child-process stdio and IPC channels are left alone', async () => 
     },
   );
   const out: string[] = [];
-  child.stdout.on('data', (d) => out.push(String(d)));
+  child.stdout!.on('data', (d) => out.push(String(d)));
   const reply = new Promise((r) => child.once('message', r));
   child.send({ hello: 1 });
-  child.stdin.write('twelve bytes');
+  child.stdin!.write('twelve bytes');
   assert.deepEqual(await reply, { echo: { hello: 1 } });
   await waitFor(() => out.join('').includes('child got 12 bytes'), 10_000, 'child stdout');
   child.kill();
