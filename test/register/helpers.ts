@@ -68,7 +68,8 @@ export function runApp(loader: readonly string[], app: string, env: Record<strin
       return new Promise<void>((resolve, reject) => {
         if (out.includes(text)) return resolve();
         const t = setTimeout(
-          () => reject(new Error(`no "${text}" on stdout within ${timeoutMs} ms; stdout=${out} stderr=${err}`)),
+          () =>
+            reject(new Error(`no "${text}" on stdout within ${timeoutMs} ms; stdout=${out} stderr=${err}`)),
           timeoutMs,
         );
         const check = (): void => {

@@ -18,7 +18,10 @@ const sockscopeSpans = (spans: NormalSpan[], kind: string): NormalSpan[] =>
 
 function assertHttpAppTraced(spans: NormalSpan[], serviceName: string): void {
   assert.ok(spans.length > 0, 'spans arrived');
-  assert.ok(spans.every((s) => s.resource['service.name'] === serviceName), 'OTEL_SERVICE_NAME is the service name');
+  assert.ok(
+    spans.every((s) => s.resource['service.name'] === serviceName),
+    'OTEL_SERVICE_NAME is the service name',
+  );
   const connections = sockscopeSpans(spans, 'connection');
   assert.ok(
     connections.some((s) => s.name === 'tcp connect' && s.attributes['server.address'] === '127.0.0.1'),
@@ -29,7 +32,10 @@ function assertHttpAppTraced(spans: NormalSpan[], serviceName: string): void {
     spans.some((s) => s.scope === '@opentelemetry/instrumentation-http'),
     'the official http instrumentation ran alongside',
   );
-  assert.ok(!spans.some((s) => s.scope === '@opentelemetry/instrumentation-net'), 'official instrumentation-net is off');
+  assert.ok(
+    !spans.some((s) => s.scope === '@opentelemetry/instrumentation-net'),
+    'official instrumentation-net is off',
+  );
 }
 
 test('an app run with --require sockscope/register sends its spans to OTEL_EXPORTER_OTLP_ENDPOINT over OTLP/HTTP protobuf and ends normally', async () => {
@@ -79,7 +85,10 @@ test('an invalid SOCKSCOPE_EXCHANGES prints one warning on stderr naming the var
   const { code } = await run.exited;
   assert.equal(code, 0);
   assert.match(run.stdout(), /^ok$/m);
-  const warnings = run.stderr().split('\n').filter((l) => l.includes('SOCKSCOPE_EXCHANGES'));
+  const warnings = run
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('SOCKSCOPE_EXCHANGES'));
   assert.equal(warnings.length, 1, run.stderr());
   assert.match(warnings[0]!, /"sometimes".*all, uncovered, none/);
   // The default ('all') applies: exchange spans are emitted.
@@ -141,7 +150,7 @@ test('on SIGINT an app without its own handler has its spans flushed and then en
   assert.ok(readJsonl(file).length > 0);
 });
 
-test("on SIGTERM an app with its own handler is not ended by sockscope: its handler runs, spans are flushed, and it ends when it decides", async (t) => {
+test('on SIGTERM an app with its own handler is not ended by sockscope: its handler runs, spans are flushed, and it ends when it decides', async (t) => {
   const file = tmpFile(t);
   const run = runApp(LOADERS.requireSource, 'http-app.js', {
     KEEP_RUNNING: '1',
@@ -207,7 +216,11 @@ test('the built package works as `node --require sockscope/register` and `node -
     [LOADERS.importBuilt, 'http-app.mjs'],
   ] as const) {
     const file = tmpFile(t);
-    const run = runApp(loader, app, { SOCKSCOPE_FILE: file, OTEL_TRACES_EXPORTER: 'none', OTEL_SERVICE_NAME: 'built' });
+    const run = runApp(loader, app, {
+      SOCKSCOPE_FILE: file,
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_SERVICE_NAME: 'built',
+    });
     assert.equal((await run.exited).code, 0, run.stderr());
     assertHttpAppTraced(readJsonl(file), 'built');
   }

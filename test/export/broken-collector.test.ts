@@ -1,0 +1,225 @@
+/**
+ * A collector that is down, slow or failing must not change the app: its own requests are not held
+ * up, memory stays bounded (the batch processor's queue drops, with one warning per run of drops),
+ * and nothing throws. Timings are compared against a loose bound (10x + 200 ms), never tight.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { diag, DiagLogLevel, SpanKind, type DiagLogger } from '@opentelemetry/api';
+import { BatchSpanProcessor, type BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { closedPort, startHttpReceiver, type Receiver } from './helpers/receivers';
+import { createProvider } from './helpers/sample-spans';
+
+const REQUESTS = 30;
+const slack = (baselineMs: number): number => 10 * baselineMs + 200;
+
+/** The app's own backend: a loopback HTTP server. */
+async function startBackend(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer((_req, res) => res.end('pong'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function get(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/work', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      })
+      .on('error', reject);
+  });
+}
+
+/** Sequential app requests, each inside spans like sockscope's, so that exports keep happening. */
+async function appRequests(provider: BasicTracerProvider, port: number): Promise<number> {
+  const tracer = provider.getTracer('sockscope');
+  const start = performance.now();
+  for (let i = 0; i < REQUESTS; i++) {
+    const conn = tracer.startSpan('tcp connect', {
+      kind: SpanKind.CLIENT,
+      attributes: { 'sockscope.kind': 'connection' },
+    });
+    await get(port);
+    for (let k = 0; k < 20; k++) {
+      tracer
+        .startSpan('http GET', { kind: SpanKind.CLIENT, attributes: { 'sockscope.kind': 'exchange', k } })
+        .end();
+    }
+    conn.end();
+  }
+  return performance.now() - start;
+}
+
+function exportingProvider(url: string, queue: { maxQueueSize?: number } = {}): BasicTracerProvider {
+  return createProvider([
+    new BatchSpanProcessor(new OTLPTraceExporter({ url: `${url}/v1/traces` }), {
+      scheduledDelayMillis: 20,
+      maxExportBatchSize: 64,
+      maxQueueSize: queue.maxQueueSize ?? 256,
+    }),
+  ]);
+}
+
+/** Shuts a provider down without waiting for a collector that will not answer. */
+async function shutdownQuickly(provider: BasicTracerProvider): Promise<void> {
+  await Promise.race([provider.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
+}
+
+function captureDiag(t: { after(fn: () => void): void }): string[] {
+  const messages: string[] = [];
+  const logger: DiagLogger = {
+    error: (m) => messages.push(`error: ${m}`),
+    warn: (m) => messages.push(`warn: ${m}`),
+    info: () => undefined,
+    debug: () => undefined,
+    verbose: () => undefined,
+  };
+  diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  t.after(() => diag.disable());
+  return messages;
+}
+
+async function baselineMs(backendPort: number): Promise<number> {
+  const healthy = await startHttpReceiver();
+  const provider = exportingProvider(healthy.url);
+  try {
+    await appRequests(provider, backendPort); // warm-up: connections, JIT
+    return await appRequests(provider, backendPort);
+  } finally {
+    await provider.shutdown();
+    await healthy.close();
+  }
+}
+
+async function assertNotHeldUp(
+  t: { after(fn: () => void): void; diagnostic(m: string): void },
+  collectorUrl: string,
+  whilePending?: Receiver,
+): Promise<void> {
+  captureDiag(t);
+  const backend = await startBackend();
+  try {
+    const baseline = await baselineMs(backend.port);
+    const provider = exportingProvider(collectorUrl);
+    if (whilePending) {
+      // Make sure an export is actually stuck at the collector while the app works.
+      provider.getTracer('sockscope').startSpan('tcp connect').end();
+      await whilePending.waitFor(1);
+    }
+    const broken = await appRequests(provider, backend.port);
+    t.diagnostic(
+      `app requests: ${broken.toFixed(0)} ms with the broken collector, ${baseline.toFixed(0)} ms healthy`,
+    );
+    assert.ok(
+      broken <= slack(baseline),
+      `${REQUESTS} app requests took ${broken.toFixed(0)} ms with the broken collector, ${baseline.toFixed(0)} ms with a healthy one`,
+    );
+    await shutdownQuickly(provider);
+  } finally {
+    await backend.close();
+  }
+}
+
+test("a collector that is down (closed port) does not hold up the app's own requests, and nothing throws", async (t) => {
+  const port = await closedPort();
+  await assertNotHeldUp(t, `http://127.0.0.1:${port}`);
+});
+
+test("a collector that accepts and does not answer does not hold up the app's own requests while the export is pending", async (t) => {
+  const slow = await startHttpReceiver({ hold: true });
+  try {
+    await assertNotHeldUp(t, slow.url, slow);
+    assert.ok(slow.requests.length >= 1, 'the export reached the collector and was left pending');
+  } finally {
+    await slow.close();
+  }
+});
+
+test("a collector answering 500 does not hold up the app's own requests, and nothing throws", async (t) => {
+  const failing = await startHttpReceiver({ status: 500 });
+  try {
+    await assertNotHeldUp(t, failing.url);
+    assert.ok(failing.requests.length >= 1, 'exports were attempted');
+  } finally {
+    await failing.close();
+  }
+});
+
+test('with a stuck collector the queue stays at maxQueueSize and memory stays bounded however many spans are made', async (t) => {
+  const slow = await startHttpReceiver({ hold: true });
+  const processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: `${slow.url}/v1/traces` }), {
+    maxQueueSize: 2048,
+    maxExportBatchSize: 512,
+  });
+  const provider = createProvider([processor]);
+  try {
+    const tracer = provider.getTracer('sockscope');
+    const make = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        tracer
+          .startSpan('redis GET', {
+            kind: SpanKind.CLIENT,
+            attributes: { 'sockscope.kind': 'exchange', 'sockscope.request.hash': 'h'.repeat(64), i },
+          })
+          .end();
+      }
+    };
+    make(5_000);
+    await slow.waitFor(1);
+    const before = process.memoryUsage().heapUsed;
+    for (let round = 0; round < 20; round++) {
+      make(10_000);
+      await new Promise((r) => setImmediate(r));
+    }
+    const grown = process.memoryUsage().heapUsed - before;
+    t.diagnostic(`heap grew by ${(grown / 1048576).toFixed(1)} MB over 200,000 spans`);
+    // Internal field, read only here: the number of spans the processor holds.
+    const queued = (processor as unknown as { _finishedSpans: unknown[] })._finishedSpans.length;
+    assert.ok(queued <= 2048, `queue holds ${queued} spans`);
+    // 200,000 spans retained would be hundreds of MB; dropped ones are garbage.
+    assert.ok(grown < 150 * 1024 * 1024, `heap grew by ${(grown / 1048576).toFixed(0)} MB`);
+  } finally {
+    await shutdownQuickly(provider);
+    await slow.close();
+  }
+});
+
+test('dropped spans are reported once per run of drops, not once per span', async (t) => {
+  const messages = captureDiag(t);
+  const failing = await startHttpReceiver({ status: 500 });
+  const provider = exportingProvider(failing.url, { maxQueueSize: 100 });
+  try {
+    const tracer = provider.getTracer('sockscope');
+    const bursts = 8;
+    const perBurst = 2_000;
+    for (let b = 0; b < bursts; b++) {
+      for (let i = 0; i < perBurst; i++) tracer.startSpan('tcp exchange', { kind: SpanKind.CLIENT }).end();
+      // Let the failing export come back so the queue drains and the next burst is accepted.
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    tracer.startSpan('tcp exchange').end();
+    const dropped = messages.filter((m) => /Dropped \d+ spans because maxQueueSize reached/.test(m));
+    const total = dropped.reduce((n, m) => n + Number(/Dropped (\d+)/.exec(m)![1]), 0);
+    t.diagnostic(
+      `${dropped.length} drop warnings for ${total} dropped spans; ${messages.length} diag messages in all`,
+    );
+    assert.ok(dropped.length >= 1, `a drop warning appeared: ${JSON.stringify(messages.slice(0, 5))}`);
+    assert.ok(dropped.length <= bursts, `${dropped.length} drop warnings for ${bursts} bursts`);
+    assert.ok(total >= bursts * (perBurst - 200), `the warnings count the dropped spans (${total})`);
+    assert.ok(messages.length < 100, `${messages.length} diag messages for ${bursts * perBurst} spans`);
+  } finally {
+    await shutdownQuickly(provider);
+    await failing.close();
+  }
+});
