@@ -59,3 +59,10 @@ export function digest(s: HashState): string {
   h2 = Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35) ^ h1;
   return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
 }
+
+/** Keyed digest of a short string (a statement shape), with the same per-process key. */
+export function digestString(text: string): string {
+  const s = newHash();
+  updateHash(s, text, text.length);
+  return digest(s);
+}

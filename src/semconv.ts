@@ -45,6 +45,8 @@ export const ATTR_SOCKSCOPE_COVERED = 'sockscope.covered';
 export const ATTR_SOCKSCOPE_COVERED_BY = 'sockscope.covered_by';
 export const ATTR_SOCKSCOPE_OPERATION = 'sockscope.operation';
 export const ATTR_SOCKSCOPE_REQUEST_HASH = 'sockscope.request.hash';
+/** Keyed digest of the statement's literal-free shape (SQL protocols): same statement, same digest. */
+export const ATTR_SOCKSCOPE_STATEMENT_HASH = 'sockscope.statement.hash';
 /** Number of protocol commands in one exchange (a Redis pipeline of N commands is one exchange). */
 export const ATTR_SOCKSCOPE_COMMAND_COUNT = 'sockscope.command_count';
 /** Protocol heartbeats (NATS PING/PONG, AMQP heartbeat, MQTT PINGREQ) counted on the connection. */

@@ -8,7 +8,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { Exchange } from './exchange';
-import { digest } from './request-hash';
+import { digest, digestString } from './request-hash';
 import * as sc from './semconv';
 
 /** What every span about one socket says about its peer; computed once per connection. */
@@ -100,6 +100,10 @@ export function emitExchangeSpan(
     if (ex.request?.attributes !== undefined) Object.assign(attributes, ex.request.attributes);
     if (ex.responseAttributes !== undefined) Object.assign(attributes, ex.responseAttributes);
     if (ex.commands > 1) attributes[sc.ATTR_SOCKSCOPE_COMMAND_COUNT] = ex.commands;
+    const shape = ex.request?.shape;
+    if (shape !== undefined && ex.hash !== undefined) {
+      attributes[sc.ATTR_SOCKSCOPE_STATEMENT_HASH] = digestString(shape);
+    }
   }
   if (ex.hash !== undefined) attributes[sc.ATTR_SOCKSCOPE_REQUEST_HASH] = digest(ex.hash);
   const links: Link[] | undefined = link !== undefined ? [{ context: link }] : undefined;

@@ -34,6 +34,14 @@ export interface RequestInfo {
   /** Protocol-specific attributes: `db.system.name`, `db.operation.name`, `messaging.system`,
    * `messaging.operation.name`, `http.request.method`, `network.protocol.version`. Never payload. */
   attributes?: Attributes;
+  /**
+   * The statement's shape: its text with every literal, parameter and number removed and white
+   * space folded (`select name from authors where id = ?`), bounded in length. Never recorded as
+   * such: sockscope only records a keyed digest of it (`sockscope.statement.hash`), so that an
+   * N+1 loop (the same statement again and again) can be told apart from different statements
+   * that share an operation name.
+   */
+  shape?: string;
   /** The protocol expects no response to this request (NATS PUB, MQTT QoS 0 PUBLISH, AMQP basic.publish). */
   oneWay?: boolean;
   /** A protocol heartbeat (NATS PING/PONG, AMQP heartbeat, MQTT PINGREQ): counted on the connection, no span. */
