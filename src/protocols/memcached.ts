@@ -198,9 +198,9 @@ class TextParser extends BaseParser {
     const l = this.sline;
     const kind = this.pending[0];
     if (kind === undefined) return void this.giveUp();
-    if (l.firstIs('ERROR') || l.firstIs('CLIENT_ERROR') || l.firstIs('SERVER_ERROR')) {
-      return this.finish(`memcached.${l.verb(16) ?? 'ERROR'}`);
-    }
+    if (l.firstIs('ERROR')) return this.finish('memcached.ERROR');
+    if (l.firstIs('CLIENT_ERROR')) return this.finish('memcached.CLIENT_ERROR');
+    if (l.firstIs('SERVER_ERROR')) return this.finish('memcached.SERVER_ERROR');
     if (l.firstIs('VALUE')) {
       if (l.nums[3] < 0) return void this.giveUp();
       this.sskip = l.nums[3] + 2;

@@ -64,7 +64,7 @@ class TlsParser extends BaseParser {
   private seen = false;
 
   protected client(chunk: Buffer): RequestInfo[] | undefined {
-    if (this.seen) return undefined;
+    if (this.seen || chunk.length === 0) return undefined;
     this.seen = true;
     this.framed = false; // encrypted from here on: idle timing
     const sni = readSni(chunk);
