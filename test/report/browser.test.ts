@@ -69,7 +69,9 @@ test('the waterfall draws exchange bars coloured by protocol', { skip }, async (
   assert.equal(exchangeBars, 38, 'every exchange of the five traces');
   const colours = await page
     .locator('.bar.ex')
-    .evaluateAll((bars) => [...new Set(bars.map((b) => getComputedStyle(b).backgroundColor))]);
+    .evaluateAll((bars) => [
+      ...new Set(bars.map((b) => (globalThis as any).getComputedStyle(b).backgroundColor)),
+    ]);
   assert.ok(colours.length >= 3, `one colour per protocol: ${colours.join(', ')}`);
 });
 
