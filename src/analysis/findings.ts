@@ -129,6 +129,8 @@ export interface Call {
   operation: string;
   /** `sockscope.request.hash` of every exchange joined, or undefined when any is missing. */
   hash: string | undefined;
+  /** `sockscope.statement.hash` (a SQL statement's literal-free shape) of the exchanges, when known. */
+  statement: string | undefined;
   /** The connection span the exchanges link to, when known. */
   connection: string | undefined;
   klass: CallClass;
@@ -404,6 +406,7 @@ class TraceModel {
       protocol: '',
       operation: '',
       hash: undefined,
+      statement: undefined,
       connection: undefined,
       klass: 'unknown',
       inTransaction: false,
@@ -434,6 +437,9 @@ class TraceModel {
     c.operation = describe(operationOf) ?? '';
     const hashes = exs.map((s) => str(s.attributes['sockscope.request.hash']));
     c.hash = exs.length > 0 && hashes.every((h) => h !== undefined) ? hashes.join('+') : undefined;
+    const statements = exs.map((s) => str(s.attributes['sockscope.statement.hash']));
+    c.statement =
+      statements.every((h) => h !== undefined) && exs.length > 0 ? statements.join('+') : undefined;
     c.connection = first?.links[0]?.spanId;
     c.klass = classify(c.protocol, c.operation);
     c.error = all.some((s) => s.status === 'error');
@@ -596,7 +602,8 @@ function nPlusOne(group: Call[], repeats: Set<Call>, t: ReportThresholds): Call[
     if (repeats.has(c)) continue;
     if (c.operation === '' || c.klass === 'setup' || c.klass === 'transaction' || c.klass === 'unknown')
       continue;
-    const key = `${c.server}\u0000${c.protocol}\u0000${c.operation.toUpperCase()}`;
+    // The statement's shape, when known, tells a loop of one query from different queries.
+    const key = `${c.server}\u0000${c.protocol}\u0000${c.operation.toUpperCase()}\u0000${c.statement ?? ''}`;
     const list = byOp.get(key);
     if (list === undefined) byOp.set(key, [c]);
     else list.push(c);

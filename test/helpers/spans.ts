@@ -75,6 +75,8 @@ export interface ExchangeSpec extends Timing {
   server?: string;
   /** `sockscope.request.hash`; omitted when undefined. */
   hash?: string;
+  /** `sockscope.statement.hash` (SQL statement shape); omitted when undefined. */
+  statement?: string;
   /** The connection span the exchange links to. */
   connection?: Span;
   error?: boolean;
@@ -162,6 +164,7 @@ export class TraceRecorder {
     if (spec.protocol !== undefined) attributes['network.protocol.name'] = spec.protocol;
     if (spec.operation !== undefined) attributes['sockscope.operation'] = spec.operation;
     if (spec.hash !== undefined) attributes['sockscope.request.hash'] = spec.hash;
+    if (spec.statement !== undefined) attributes['sockscope.statement.hash'] = spec.statement;
     const name =
       spec.name ?? (spec.protocol ? `${spec.protocol} ${spec.operation ?? ''}`.trim() : 'tcp exchange');
     return this.span('sockscope', name, parent, {

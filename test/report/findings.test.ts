@@ -362,3 +362,16 @@ test('repeats of a duplicate are reported only as the duplicate, not again as n+
     [['duplicate', 6, 10]],
   );
 });
+
+test('with statement shapes known, n+1 counts only the statement repeated in the loop', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /orders/:id', { start: 0, end: 100 });
+  const sql = { protocol: 'postgresql', operation: 'SELECT' };
+  rec.exchange(req, { ...sql, statement: 'order-by-id', hash: 'o', start: 1, end: 4 });
+  for (let i = 0; i < 5; i++) {
+    rec.exchange(req, { ...sql, statement: 'item-by-id', hash: `i${i}`, start: 5 + i * 3, end: 7 + i * 3 });
+  }
+  const [nPlusOne] = only(findFindings(rec.spans()), 'n+1');
+  assert.equal(nPlusOne.count, 5);
+  assert.equal(nPlusOne.estimatedSavingsMs, 8);
+});
