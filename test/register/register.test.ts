@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodeProtobufRequest, type NormalSpan } from '../export/helpers/otlp-decode';
-import { startHttpReceiver } from '../export/helpers/receivers';
+import { closedPort, startHttpReceiver } from '../export/helpers/receivers';
 import { distBuilt, LOADERS, portAnswers, readJsonl, runApp } from './helpers';
 
 function tmpFile(t: { after(fn: () => void): void }): string {
@@ -224,4 +224,32 @@ test('the built package works as `node --require sockscope/register` and `node -
     assert.equal((await run.exited).code, 0, run.stderr());
     assertHttpAppTraced(readJsonl(file), 'built');
   }
+});
+
+test('an app whose collector does not answer still ends normally, within the shutdown timeout', async () => {
+  const slow = await startHttpReceiver({ hold: true });
+  try {
+    const run = runApp(LOADERS.requireSource, 'http-app.js', {
+      OTEL_EXPORTER_OTLP_ENDPOINT: slow.url,
+      SOCKSCOPE_SHUTDOWN_TIMEOUT_MS: '500',
+    });
+    const { code, signal } = await run.exited;
+    assert.equal(signal, null);
+    assert.equal(code, 0, run.stderr());
+    assert.match(run.stdout(), /^ok$/m);
+    assert.ok(slow.requests.length >= 1, 'the final flush reached the collector, which never answered');
+  } finally {
+    await slow.close();
+  }
+});
+
+test('an app whose collector is down runs and ends normally', async () => {
+  const port = await closedPort();
+  const run = runApp(LOADERS.requireSource, 'http-app.js', {
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+    SOCKSCOPE_SHUTDOWN_TIMEOUT_MS: '500',
+  });
+  const { code } = await run.exited;
+  assert.equal(code, 0, run.stderr());
+  assert.match(run.stdout(), /^ok$/m);
 });
