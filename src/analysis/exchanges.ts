@@ -100,12 +100,11 @@ export interface CoverageTrackerOptions<T> {
   /** Receives each verdict once, in no guaranteed order. */
   onVerdict: (verdict: ExchangeVerdict<T>) => void;
   /**
-   * Exchanges held waiting for their covering spans before the oldest are decided. Spans arrive
-   * in export order, so a covering span usually follows its exchange within a few batches.
-   * Default 20 000; `Infinity` decides everything at `finish()` (exact, memory grows with input).
+   * Exchanges held waiting for their parent span before the oldest are decided anyway.
+   * Default 10 000; `Infinity` decides everything at `finish()` (exact, memory grows with input).
    */
   maxPending?: number;
-  /** Upstream spans remembered as possible covers. Default 50 000. */
+  /** Upstream spans remembered as possible covers. Default 25 000. */
   maxUpstream?: number;
   /**
    * Over `maxPending`, an exchange is decided early only once the data has moved this far (in
@@ -127,16 +126,43 @@ interface Pending<T> {
 
 const sep = '\u0000';
 
+const interned = new Map<string, string>();
 /**
- * Decides coverage for exchanges fed span by span, with bounded memory: exchanges wait until the
- * batch that completes their trace has probably been seen, then are decided with `findCovering`.
- * Duplicate spans (same trace and span id, as Jaeger and export retries produce) count once.
+ * A flat copy of a string kept for long, shared between equal values. Strings from JSON.parse
+ * can be slices of the whole input line; holding one would keep the line alive.
+ */
+export function intern(s: string): string {
+  if (s.length < 13) return s; // V8 copies short substrings rather than slicing
+  let v = interned.get(s);
+  if (v === undefined) {
+    v = Buffer.from(s, 'utf8').toString('utf8');
+    if (interned.size >= 10_000) interned.clear();
+    interned.set(v, v);
+  }
+  return v;
+}
+
+/**
+ * Decides coverage for exchanges fed span by span, with bounded memory.
+ *
+ * Spans are exported when they end and a parent ends after its children, so once an exchange's
+ * parent has arrived, so have the upstream spans that could cover it (the parent itself, or its
+ * other children): the exchange is decided at the end of that batch, and those upstream spans are
+ * forgotten. Exchanges whose parent never arrives wait until `finish()`, or until the backlog
+ * limits force the oldest to be decided. Duplicate spans (same trace and span id, as Jaeger and
+ * export retries produce) count once.
  */
 export class CoverageTracker<T> {
   private readonly pending = new Map<string, Pending<T>>();
+  /** parent key (trace + parent span id) -> keys of pending exchanges under it */
+  private readonly pendingByParent = new Map<string, Set<string>>();
   private readonly upstreamById = new Map<string, UpstreamSpan>();
   private readonly upstreamByParent = new Map<string, UpstreamSpan[]>();
   private readonly upstreamOrder = new Map<string, string>(); // id key -> parent key, oldest first
+  /** Span keys seen recently (bounded): a parent that arrived in this batch or shortly before. */
+  private readonly seen = new Map<string, true>();
+  /** Parent keys that may now be decided: their parent span has arrived. */
+  private readonly ready = new Set<string>();
   private readonly decided = new Map<string, true>();
   private readonly maxPending: number;
   private readonly maxUpstream: number;
@@ -144,44 +170,80 @@ export class CoverageTracker<T> {
   private watermark = -Infinity;
 
   constructor(private readonly options: CoverageTrackerOptions<T>) {
-    this.maxPending = options.maxPending ?? 20_000;
-    this.maxUpstream = options.maxUpstream ?? 50_000;
+    this.maxPending = options.maxPending ?? 10_000;
+    this.maxUpstream = options.maxUpstream ?? 25_000;
     this.horizonMs = options.horizonMs ?? 60_000;
   }
 
   add(span: TraceSpan): void {
     if (span.endMs > this.watermark) this.watermark = span.endMs;
+    const idKey = span.traceId + sep + span.spanId;
+    this.seen.set(idKey, true);
+    if (this.seen.size > 2 * this.maxPending || this.seen.size > 200_000) {
+      const first = this.seen.keys().next();
+      if (!first.done) this.seen.delete(first.value);
+    }
+    // The parent of whatever waits under this span's key has arrived (children usually come first)...
+    if (this.pendingByParent.has(idKey) || this.upstreamByParent.has(idKey)) this.ready.add(idKey);
     const opaque = isOpaqueConnectionSpan(span);
     if (opaque || isExchangeSpan(span)) {
-      const key = span.traceId + sep + span.spanId;
-      if (this.pending.has(key) || this.decided.has(key)) return;
-      this.pending.set(key, {
+      if (this.pending.has(idKey) || this.decided.has(idKey)) return;
+      const parentKey = span.traceId + sep + (span.parentSpanId ?? '');
+      this.pending.set(idKey, {
         traceId: span.traceId,
         spanId: span.spanId,
         parentSpanId: span.parentSpanId,
         startMs: span.startMs,
         endMs: span.endMs,
-        servers: serverKeys(span.attributes),
+        servers: serverKeys(span.attributes).map(intern),
         opaque,
         data: this.options.keep(span),
       });
+      let set = this.pendingByParent.get(parentKey);
+      if (set === undefined) this.pendingByParent.set(parentKey, (set = new Set()));
+      set.add(idKey);
+      // ...or it came earlier (in this batch, or a recent one).
+      if (this.seen.has(parentKey)) this.ready.add(parentKey);
       return;
     }
     const u = asUpstream(span);
-    if (u === undefined) return;
-    const idKey = span.traceId + sep + span.spanId;
-    if (this.upstreamById.has(idKey)) return;
+    if (u === undefined || this.upstreamById.has(idKey)) return;
+    u.scope = intern(u.scope);
+    u.servers = u.servers.map(intern);
     const parentKey = span.traceId + sep + (span.parentSpanId ?? '');
     this.upstreamById.set(idKey, u);
     let list = this.upstreamByParent.get(parentKey);
     if (list === undefined) this.upstreamByParent.set(parentKey, (list = []));
     list.push(u);
     this.upstreamOrder.set(idKey, parentKey);
-    if (this.upstreamOrder.size > this.maxUpstream) this.evictUpstream();
+    if (this.seen.has(parentKey)) this.ready.add(parentKey);
+    if (this.upstreamOrder.size > this.maxUpstream) this.evictOldestUpstream();
   }
 
-  /** Mark the end of an input batch (a JSONL line, a document): a safe moment to decide old exchanges. */
+  /** Mark the end of an input batch (a JSONL line, a document): decide what can be decided. */
   endBatch(): void {
+    for (const parentKey of this.ready) {
+      const keys = this.pendingByParent.get(parentKey);
+      if (keys === undefined) continue;
+      for (const k of keys) {
+        const p = this.pending.get(k);
+        if (p !== undefined) this.decide(k, p);
+      }
+    }
+    // Only then forget the upstream children of those parents: one of them may have been the
+    // parent of an exchange decided just above.
+    for (const parentKey of this.ready) {
+      const siblings = this.upstreamByParent.get(parentKey);
+      if (siblings === undefined) continue;
+      const trace = parentKey.slice(0, parentKey.indexOf(sep));
+      for (const u of siblings) {
+        const k = trace + sep + u.spanId;
+        this.upstreamById.delete(k);
+        this.upstreamOrder.delete(k);
+      }
+      this.upstreamByParent.delete(parentKey);
+    }
+    this.ready.clear();
     if (this.pending.size <= this.maxPending) return;
     const limit = this.watermark - this.horizonMs;
     for (const [key, p] of this.pending) {
@@ -198,6 +260,12 @@ export class CoverageTracker<T> {
 
   private decide(key: string, p: Pending<T>): void {
     this.pending.delete(key);
+    const parentKey = p.traceId + sep + (p.parentSpanId ?? '');
+    const set = this.pendingByParent.get(parentKey);
+    if (set !== undefined) {
+      set.delete(key);
+      if (set.size === 0) this.pendingByParent.delete(parentKey);
+    }
     this.decided.set(key, true);
     // Remember decided ids only as long as a duplicate could plausibly still arrive.
     if (this.decided.size > 2 * Math.min(this.maxPending, 100_000)) {
@@ -206,7 +274,7 @@ export class CoverageTracker<T> {
     }
     const parent =
       p.parentSpanId === undefined ? undefined : this.upstreamById.get(p.traceId + sep + p.parentSpanId);
-    const siblings = this.upstreamByParent.get(p.traceId + sep + (p.parentSpanId ?? '')) ?? [];
+    const siblings = this.upstreamByParent.get(parentKey) ?? [];
     const cover = findCovering(p, parent, siblings);
     this.options.onVerdict({
       traceId: p.traceId,
@@ -222,7 +290,7 @@ export class CoverageTracker<T> {
     });
   }
 
-  private evictUpstream(): void {
+  private evictOldestUpstream(): void {
     while (this.upstreamOrder.size > this.maxUpstream) {
       const first = this.upstreamOrder.entries().next();
       if (first.done) return;

@@ -4,7 +4,7 @@
  * to do about it. The shape is the contract's `--json` output.
  */
 import type { TraceSpan } from './model';
-import { CoverageTracker, isSockscopeSpan, type ExchangeVerdict } from './exchanges';
+import { CoverageTracker, intern, isSockscopeSpan, type ExchangeVerdict } from './exchanges';
 import { suggestionFor } from './suggestions';
 
 export interface GapRow {
@@ -71,7 +71,11 @@ export function gapGroupOf(span: TraceSpan): GroupKey {
   if (host === undefined) server = '(unknown)';
   else if (transport === 'unix' || port === undefined) server = host;
   else server = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  return { callerPackage: str(a['sockscope.caller.package']) ?? UNKNOWN_CALLER, protocol, server };
+  return {
+    callerPackage: intern(str(a['sockscope.caller.package']) ?? UNKNOWN_CALLER),
+    protocol: intern(protocol),
+    server: intern(server),
+  };
 }
 
 interface Acc extends GroupKey {

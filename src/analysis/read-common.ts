@@ -32,7 +32,12 @@ const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
  */
 export function normaliseId(raw: unknown): string | undefined {
   if (typeof raw !== 'string' || raw === '') return undefined;
-  if (HEX.test(raw)) return /^0+$/.test(raw) ? undefined : raw.toLowerCase();
+  if (HEX.test(raw)) {
+    if (/^0+$/.test(raw)) return undefined;
+    // Re-encoding makes a fresh string: V8 may hand out ids from JSON.parse as slices of the whole
+    // input line, and a retained slice would keep that line (and memory) alive.
+    return raw.length % 2 === 0 ? Buffer.from(raw, 'hex').toString('hex') : raw.toLowerCase();
+  }
   if (BASE64.test(raw)) {
     const hex = Buffer.from(raw, 'base64').toString('hex');
     return hex === '' || /^0+$/.test(hex) ? undefined : hex;

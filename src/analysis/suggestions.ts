@@ -76,8 +76,7 @@ export const SUGGEST_NONE = "no official instrumentation: sockscope's spans are 
  * or undefined when none exists.
  */
 export function officialInstrumentationFor(callerPackage: string, protocol: string): string | undefined {
-  // The node:http2 client has no official instrumentation (opentelemetry-js#2667).
-  if (protocol === 'http2' || NO_OFFICIAL.has(callerPackage)) return undefined;
+  if (NO_OFFICIAL.has(callerPackage)) return undefined;
   // AWS SDK v3 clients are scoped packages; their calls go through @smithy/node-http-handler.
   const mapped = callerPackage.startsWith('@aws-sdk/')
     ? '@opentelemetry/instrumentation-aws-sdk'
@@ -86,7 +85,8 @@ export function officialInstrumentationFor(callerPackage: string, protocol: stri
     if (HTTP_ONLY.has(mapped) && protocol !== 'http') return undefined;
     return mapped;
   }
-  // Any other package speaking HTTP/1 goes through core http (undici reports itself as `undici`).
+  // The node:http2 client has no official instrumentation (opentelemetry-js#2667); any other
+  // package speaking HTTP/1 goes through core http (undici reports itself as `undici`).
   if (protocol === 'http') return '@opentelemetry/instrumentation-http';
   return undefined;
 }
