@@ -15,6 +15,7 @@ import { postgresql } from './postgresql';
 import { redis } from './redis';
 import { smtp } from './smtp';
 import { tls } from './tls';
+import { parserFaults } from './util';
 
 export type {
   DetectInput,
@@ -46,6 +47,7 @@ export const RECOGNISERS: readonly Recogniser[] = Object.freeze([
   kafka,
 ]);
 
+export { parserFaults };
 export { amqp, http, kafka, memcached, mongodb, mqtt, mysql, nats, postgresql, redis, smtp, tls };
 
 /** The recogniser that claims this connection, or undefined. Never throws. */
@@ -55,6 +57,7 @@ export function detect(input: DetectInput): Recogniser | undefined {
       if (r.detect(input)) return r;
     } catch {
       // a recogniser bug must not break the application's socket: treat as "not mine"
+      parserFaults.detect++;
     }
   }
   return undefined;

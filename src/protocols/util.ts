@@ -340,6 +340,12 @@ export function add<T>(list: T[] | undefined, item: T): T[] {
 }
 
 /**
+ * How many times a parser's safety net caught an exception. It should stay 0: bounds checks, not the
+ * net, are what keep parsers from throwing; the fuzz test asserts it.
+ */
+export const parserFaults = { count: 0, detect: 0 };
+
+/**
  * Wraps a parser so that its entry points can never throw into the caller: a bug in a parser turns
  * into "unframed" (idle timing), never into a failed write or read in the application.
  */
@@ -353,6 +359,7 @@ export abstract class BaseParser implements ProtocolParser {
     try {
       return this.client(chunk) ?? NO_REQUESTS;
     } catch {
+      parserFaults.count++;
       this.framed = false;
       return NO_REQUESTS;
     }
@@ -363,6 +370,7 @@ export abstract class BaseParser implements ProtocolParser {
     try {
       return this.server(chunk) ?? NO_RESPONSES;
     } catch {
+      parserFaults.count++;
       this.framed = false;
       return NO_RESPONSES;
     }
