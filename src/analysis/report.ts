@@ -166,6 +166,7 @@ export function buildReport(analysis: TraceAnalysis): Report {
   const functions = [...byName.values()].map((a): FunctionReport => {
     const fr: FunctionReport = {
       name: a.name,
+      ...(a.service !== undefined ? { service: a.service } : {}),
       kind: a.kind,
       calls: a.calls,
       exchanges: a.exchanges,
@@ -177,7 +178,6 @@ export function buildReport(analysis: TraceAnalysis): Report {
         .sort((x, y) => y.timeMs - x.timeMs || x.server.localeCompare(y.server)),
       findings: [...a.findings].sort((x, y) => y.estimatedSavingsMs - x.estimatedSavingsMs),
     };
-    if (a.service !== undefined) fr.service = a.service;
     return fr;
   });
   functions.sort(

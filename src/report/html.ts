@@ -103,7 +103,7 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.03em}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.name{font-weight:600;word-break:break-word}
+td.name{font-weight:600;overflow-wrap:break-word}
 tr.sub td{border-bottom:none;padding-top:0;color:var(--muted);font-size:12.5px}
 .share{display:inline-block;width:70px;height:8px;background:#e8ebf2;border-radius:4px;vertical-align:middle;margin-right:6px;overflow:hidden}
 .share i{display:block;height:100%;background:#3b6fd8}
