@@ -4,6 +4,7 @@
  *   --rounds N   interleaved rounds per scenario group (default 5, at least 1)
  *   --smoke      one short round of everything; prints the report, writes only to a temp file
  *   --only IDS   comma-separated groups to run: loop-redis, loop-echo, ioredis, churn, memory
+ *   --source     measure src/ through tsx instead of src/ compiled by tsc (see lib/sockscope.ts)
  *
  * A full run writes bench/results/latest.json and latest.md. Timings never fail the run; the exit
  * code is 1 only when the harness breaks or a variant did not produce the spans it should.
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import { gc, runGroup, type GroupDef, type GroupStats } from './lib/harness';
 import { diagLog, loadInstrumentedModules } from './lib/otel';
 import { echoPeer, redisPeer, startEchoServer, type EchoServer } from './lib/peers';
+import { sockscopeModules } from './lib/sockscope';
 import { judge, toMarkdown, type Machine, type RunReport } from './lib/report';
 import { churnGroup } from './scenarios/churn';
 import { BENCH_KEY, ioredisGroup, newClient } from './scenarios/ioredis';
@@ -25,21 +27,26 @@ interface Options {
   rounds: number;
   smoke: boolean;
   only: Set<string> | undefined;
+  source: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { rounds: 5, smoke: false, only: undefined };
+  const o: Options = { rounds: 5, smoke: false, only: undefined, source: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--smoke') o.smoke = true;
     else if (a === '--rounds') o.rounds = Number(argv[++i]);
     else if (a.startsWith('--rounds=')) o.rounds = Number(a.slice(9));
+    else if (a === '--source') o.source = true;
     else if (a === '--only') o.only = new Set(argv[++i]?.split(','));
     else if (a.startsWith('--only=')) o.only = new Set(a.slice(7).split(','));
     else throw new Error(`unknown argument ${a} (use --rounds N, --smoke, --only IDS)`);
   }
   if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error('--rounds needs a positive integer');
-  if (o.smoke) o.rounds = 1;
+  if (o.smoke) {
+    o.rounds = 1;
+    o.source = true;
+  }
   return o;
 }
 
@@ -95,7 +102,10 @@ async function main(): Promise<number> {
   const mach = machine();
   gc();
 
-  const Redis = loadInstrumentedModules();
+  const Redis = loadInstrumentedModules(opts.source ? 'source' : 'build');
+  const mods = sockscopeModules();
+  log(`sockscope under test: ${mods.origin}`);
+  if (mods.buildErrors !== '') log(`note: src/ did not type-check (JS emitted anyway):\n${mods.buildErrors}`);
   let echo: EchoServer | undefined;
   const groups: GroupStats[] = [];
   const memory: MemoryRun[] = [];
@@ -145,6 +155,7 @@ async function main(): Promise<number> {
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     mode: opts.smoke ? 'smoke' : 'full',
     rounds: opts.rounds,
+    sockscope: sockscopeModules().origin,
     seconds: (Date.now() - started) / 1e3,
     groups,
     memory,

@@ -16,6 +16,7 @@ import {
   type Context,
   type DiagLogger,
   type Span,
+  type TracerProvider,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -33,9 +34,9 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import * as net from 'node:net';
-import { SocketCoverageProcessor } from '../../src/coverage/processor';
-import { SocketInstrumentation } from '../../src/instrumentation';
+import type { SocketInstrumentation } from '../../src/instrumentation';
 import type { SocketInstrumentationConfig } from '../../src/types';
+import { loadSockscope, sockscopeModules } from './sockscope';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
@@ -71,6 +72,8 @@ export interface SpanCounts {
   byKey: Record<string, number>;
   /** The first connection spans exported (their attributes are checked). */
   connections: ReadableSpan[];
+  /** Distinct names of sockscope exchange spans (at most 10). */
+  names: string[];
 }
 
 /** Key under which covered sockscope exchange spans are counted (also counted as exchanges). */
@@ -86,6 +89,7 @@ export class CountingExporter implements SpanExporter {
   exported = 0;
   readonly byKey = new Map<string, number>();
   readonly connections: ReadableSpan[] = [];
+  readonly names = new Set<string>();
 
   export(spans: ReadableSpan[], done: (r: ExportResult) => void): void {
     this.exported += spans.length;
@@ -94,8 +98,10 @@ export class CountingExporter implements SpanExporter {
       const k = keyOf(s);
       this.byKey.set(k, (this.byKey.get(k) ?? 0) + 1);
       const kind = s.attributes['sockscope.kind'];
-      if (kind === 'exchange' && s.attributes['sockscope.covered'] === true) {
-        this.byKey.set(COVERED, (this.byKey.get(COVERED) ?? 0) + 1);
+      if (kind === 'exchange') {
+        if (s.attributes['sockscope.covered'] === true)
+          this.byKey.set(COVERED, (this.byKey.get(COVERED) ?? 0) + 1);
+        if (this.names.size < 10) this.names.add(s.name);
       } else if (kind === 'connection' && this.connections.length < 16) {
         this.connections.push(s);
       }
@@ -144,7 +150,7 @@ export function makePipeline(opts: PipelineOptions = {}): Pipeline {
   const exporter = new CountingExporter();
   const counter = new EndCounter();
   const processors: SpanProcessor[] = [];
-  if (opts.coverage === true) processors.push(new SocketCoverageProcessor());
+  if (opts.coverage === true) processors.push(new (sockscopeModules().SocketCoverageProcessor)());
   processors.push(counter, new BatchSpanProcessor(exporter, { maxQueueSize: BSP_MAX_QUEUE }));
   const provider = new BasicTracerProvider({
     sampler: opts.sampler ?? new ParentBasedSampler({ root: new AlwaysOnSampler() }),
@@ -161,6 +167,7 @@ export function makePipeline(opts: PipelineOptions = {}): Pipeline {
         dropped: counter.ended - exporter.exported,
         byKey: Object.fromEntries(exporter.byKey),
         connections: exporter.connections,
+        names: [...exporter.names],
       };
     },
   };
@@ -234,7 +241,12 @@ export function assertPristine(): void {
   }
 }
 
-export const sockscope = new SocketInstrumentation({ enabled: false });
+let sockscopeInst: SocketInstrumentation | undefined;
+/** The one SocketInstrumentation of the run (made by loadInstrumentedModules). */
+export function sockscope(): SocketInstrumentation {
+  if (sockscopeInst === undefined) throw new Error('loadInstrumentedModules() first');
+  return sockscopeInst;
+}
 export const ioredisInst = new IORedisInstrumentation({ enabled: false });
 export const netInst = new NetInstrumentation({ enabled: false });
 
@@ -242,11 +254,13 @@ export type IORedisCtor = typeof import('ioredis').default;
 let ioredis: IORedisCtor | undefined;
 
 /**
- * Loads ioredis and net through the instrumentations' require hooks (they patch modules as they
- * are required), then leaves everything disabled. Call once, before any scenario.
+ * Loads sockscope (compiled, or from source), and ioredis and net through the instrumentations'
+ * require hooks (they patch modules as they are required), then leaves everything disabled.
+ * Call once, before any scenario.
  */
-export function loadInstrumentedModules(): IORedisCtor {
+export function loadInstrumentedModules(from: 'build' | 'source'): IORedisCtor {
   if (ioredis !== undefined) return ioredis;
+  sockscopeInst = new (loadSockscope(from).SocketInstrumentation)({ enabled: false });
   ioredisInst.enable();
   const mod = require('ioredis') as { default: IORedisCtor };
   ioredis = mod.default;
@@ -284,7 +298,7 @@ export interface InstrumentationSet {
  */
 export async function withInstrumentations<T>(
   set: InstrumentationSet,
-  provider: BasicTracerProvider | undefined,
+  provider: TracerProvider | undefined,
   fn: () => Promise<T>,
 ): Promise<T> {
   assertPristine();
@@ -304,10 +318,11 @@ export async function withInstrumentations<T>(
       enabled.push(netInst);
     }
     if (set.sockscope !== undefined) {
-      sockscope.setConfig(set.sockscope);
-      sockscope.setTracerProvider(provider!);
-      sockscope.enable();
-      enabled.push(sockscope);
+      const s = sockscope();
+      s.setConfig(set.sockscope);
+      s.setTracerProvider(provider!);
+      s.enable();
+      enabled.push(s);
     }
     return await fn();
   } finally {

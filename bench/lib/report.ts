@@ -34,6 +34,8 @@ export interface RunReport {
   command: string;
   mode: 'full' | 'smoke';
   rounds: number;
+  /** Which sockscope code was measured (compiled build or source through tsx). */
+  sockscope: string;
   seconds: number;
   groups: GroupStats[];
   memory: MemoryRun[];
@@ -180,6 +182,7 @@ export function toMarkdown(r: RunReport): string {
     `- Commit: ${m.commit}${m.srcChanges > 0 ? ` plus ${m.srcChanges} uncommitted file(s) under src/` : ''}`,
   );
   L.push(`- Command: \`${r.command}\`; ${r.rounds} interleaved rounds; ${(r.seconds / 60).toFixed(1)} min`);
+  L.push(`- sockscope measured: ${r.sockscope}`);
   L.push(
     '- Primary figure: client process CPU time (user + system) per operation, median over rounds; wall time beside it.',
   );

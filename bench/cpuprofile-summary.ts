@@ -1,0 +1,86 @@
+/**
+ * Summarises a V8 `.cpuprofile` (from `node --cpu-prof`): self time by function and by area
+ * (sockscope's src/, the OpenTelemetry SDK and API, Node internals, the benchmark, GC, idle).
+ *
+ *   node --import tsx bench/cpuprofile-summary.ts FILE.cpuprofile [--top N] [--filter TEXT] [--skip FN,...]
+ *
+ * `--skip` leaves out samples whose own frame is one of the named functions (spawnSync: the build
+ * of src/ at start-up) from every share.
+ */
+import { readFileSync } from 'node:fs';
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function area(url: string, fn: string): string {
+  if (fn === '(garbage collector)') return 'GC';
+  if (fn === '(idle)' || fn === '(program)' || fn === '(root)') return fn;
+  if (url.includes('/src/') || url.includes('sockscope-bench/dist/')) return 'sockscope';
+  if (url.includes('@opentelemetry/sdk-trace') || url.includes('@opentelemetry/core')) return 'OTel SDK';
+  if (url.includes('@opentelemetry/context-async-hooks')) return 'OTel context manager';
+  if (url.includes('@opentelemetry/api')) return 'OTel API';
+  if (url.includes('/bench/')) return 'bench';
+  if (url.startsWith('node:') || url === '') return 'Node internals / native';
+  if (url.includes('node_modules')) return url.replace(/.*node_modules\/((@[^/]+\/)?[^/]+).*/, '$1');
+  return 'other';
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const file = args[0];
+  if (file === undefined) throw new Error('usage: cpuprofile-summary FILE [--top N] [--filter TEXT]');
+  const top = Number(args[args.indexOf('--top') + 1]) || 30;
+  const filter = args.includes('--filter') ? args[args.indexOf('--filter') + 1] : undefined;
+  const skip = new Set(args.includes('--skip') ? args[args.indexOf('--skip') + 1].split(',') : ['spawnSync']);
+  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  for (let i = 0; i < p.samples.length; i++) {
+    self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+  }
+  let total = 0;
+  let busy = 0;
+  const byFn = new Map<string, number>();
+  const byArea = new Map<string, number>();
+  for (const [id, t] of self) {
+    const n = byId.get(id)!;
+    const { functionName, url, lineNumber } = n.callFrame;
+    if (skip.has(functionName)) continue;
+    total += t;
+    const a = area(url, functionName);
+    if (a !== '(idle)') busy += t;
+    byArea.set(a, (byArea.get(a) ?? 0) + t);
+    const short = url
+      .replace(/^file:\/\//, '')
+      .replace(/.*sockscope-bench\/dist\//, 'src/ (compiled) ')
+      .replace(/.*\/(node_modules|work\/main)\//, '');
+    const key = `${functionName || '(anonymous)'}  ${short}:${lineNumber + 1}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + t);
+  }
+  const pct = (t: number) => `${((100 * t) / busy).toFixed(1).padStart(5)}%`;
+  process.stdout.write(
+    `${file}: ${(total / 1e6).toFixed(2)} s sampled, ${(busy / 1e6).toFixed(2)} s not idle (shares below are of non-idle time)\n\nBy area:\n`,
+  );
+  for (const [a, t] of [...byArea].sort((x, y) => y[1] - x[1])) {
+    if (a !== '(idle)') process.stdout.write(`  ${pct(t)}  ${a}\n`);
+  }
+  process.stdout.write(
+    `\nTop ${top} functions by self time${filter !== undefined ? ` (matching ${filter})` : ''}:\n`,
+  );
+  const rows = [...byFn]
+    .filter(([k]) => filter === undefined || k.includes(filter))
+    .sort((x, y) => y[1] - x[1]);
+  for (const [k, t] of rows.slice(0, top)) process.stdout.write(`  ${pct(t)}  ${k}\n`);
+}
+
+main();

@@ -1,0 +1,287 @@
+/**
+ * The hot path in nanoseconds: what sockscope adds to one `write()` and one `push()` (a chunk read
+ * from the kernel), and to one whole exchange, with no network wait in the way.
+ *
+ *   node --expose-gc --import tsx bench/hot-path.ts [--rounds N] [--iterations N] [--only a,b] [--source]
+ *   node --expose-gc --cpu-prof --import tsx bench/hot-path.ts --only all-sdk --rounds 1 --iterations 2000000
+ *
+ * A real TCP socket pair in this process (so that sockscope taps the client as it would any), with
+ * the client's `_write` replaced by a no-op on that one instance: `write()` runs the whole patched
+ * path down to the stream machinery but makes no syscall; `push()` is called as Node's
+ * `onStreamRead` would call it. One iteration = write(request) + push(response) = one exchange.
+ */
+import {
+  ProxyTracerProvider,
+  ROOT_CONTEXT,
+  SpanKind,
+  context,
+  type TracerProvider,
+} from '@opentelemetry/api';
+import * as net from 'node:net';
+import { setImmediate as tick } from 'node:timers/promises';
+import { gc, median } from './lib/harness';
+import { sockscopeModules } from './lib/sockscope';
+import {
+  loadInstrumentedModules,
+  makePipeline,
+  startFloorSpan,
+  unsampledContext,
+  withInstrumentations,
+  type Pipeline,
+} from './lib/otel';
+import type { SocketInstrumentationConfig } from '../src/types';
+
+const REQUEST = Buffer.from('*1\r\n$4\r\nPING\r\n');
+const RESPONSE = Buffer.from('+PONG\r\n');
+
+type Op = 'exchange' | 'write' | 'push';
+
+interface Variant {
+  id: string;
+  label: string;
+  op: Op;
+  /** sockscope config, or undefined for no instrumentation. */
+  sockscope?: SocketInstrumentationConfig;
+  /** 'sdk': BasicTracerProvider + BatchSpanProcessor + counting exporter; 'noop': the API's no-op tracer. */
+  tracer?: 'sdk' | 'noop';
+  unsampled?: boolean;
+  floor?: boolean;
+}
+
+const VARIANTS: Variant[] = [
+  { id: 'node', label: 'no instrumentation', op: 'exchange' },
+  {
+    id: 'none',
+    label: "sockscope exchanges:'none'",
+    op: 'exchange',
+    sockscope: { exchanges: 'none' },
+    tracer: 'sdk',
+  },
+  {
+    id: 'unsampled',
+    label: "sockscope 'all', unsampled parent",
+    op: 'exchange',
+    sockscope: { exchanges: 'all' },
+    tracer: 'sdk',
+    unsampled: true,
+  },
+  {
+    id: 'all-noop',
+    label: "sockscope 'all', API no-op tracer (sockscope's work without the SDK span)",
+    op: 'exchange',
+    sockscope: { exchanges: 'all' },
+    tracer: 'noop',
+  },
+  {
+    id: 'all-sdk-nohash',
+    label: "sockscope 'all', SDK + BSP, hashRequests:false",
+    op: 'exchange',
+    sockscope: { exchanges: 'all', hashRequests: false },
+    tracer: 'sdk',
+  },
+  {
+    id: 'all-sdk',
+    label: "sockscope 'all', SDK + BSP",
+    op: 'exchange',
+    sockscope: { exchanges: 'all' },
+    tracer: 'sdk',
+  },
+  {
+    id: 'floor',
+    label: 'no instrumentation + bare SDK span (10 attributes, 1 link)',
+    op: 'exchange',
+    floor: true,
+  },
+  { id: 'write-node', label: 'write() only, no instrumentation', op: 'write' },
+  {
+    id: 'write-none',
+    label: "write() only, sockscope 'none'",
+    op: 'write',
+    sockscope: { exchanges: 'none' },
+    tracer: 'sdk',
+  },
+  {
+    id: 'write-all',
+    label: "write() only, sockscope 'all'",
+    op: 'write',
+    sockscope: { exchanges: 'all' },
+    tracer: 'sdk',
+  },
+  { id: 'push-node', label: 'push() only, no instrumentation', op: 'push' },
+  {
+    id: 'push-all',
+    label: "push() only, sockscope 'all'",
+    op: 'push',
+    sockscope: { exchanges: 'all' },
+    tracer: 'sdk',
+  },
+];
+
+interface Pair {
+  client: net.Socket;
+  close(): Promise<void>;
+}
+
+async function socketPair(): Promise<Pair> {
+  const server = net.createServer((s) => s.on('error', () => undefined));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const client = net.connect({ host: '127.0.0.1', port });
+  await new Promise<void>((r, j) => client.once('connect', r).once('error', j));
+  (client as unknown as { _write: (c: unknown, e: unknown, cb: () => void) => void })._write = (_c, _e, cb) =>
+    cb();
+  client.on('data', () => undefined);
+  return {
+    client,
+    close: () =>
+      new Promise<void>((r) => {
+        client.once('close', () => server.close(() => r()));
+        client.destroy();
+      }),
+  };
+}
+
+async function iterate(
+  client: net.Socket,
+  op: Op,
+  n: number,
+  perIteration?: () => () => void,
+): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const done = perIteration?.();
+    if (op !== 'push') client.write(REQUEST);
+    if (op !== 'write') client.push(RESPONSE);
+    done?.();
+    // Let the write callbacks (nextTick) and the batch processor run now and then.
+    if ((i & 255) === 255) await tick();
+  }
+}
+
+interface Result {
+  nsPerOp: number;
+  cpuNsPerOp: number;
+  spans: Record<string, number>;
+  names: string[];
+}
+
+async function block(v: Variant, n: number): Promise<Result> {
+  let pipe: Pipeline | undefined;
+  let provider: TracerProvider | undefined;
+  if (v.tracer === 'sdk' || v.floor === true) {
+    pipe = makePipeline({ coverage: v.sockscope !== undefined });
+    provider = pipe.provider;
+  } else if (v.tracer === 'noop') {
+    provider = new ProxyTracerProvider(); // no delegate: the API's no-op tracer
+  }
+  const run = async () => {
+    const pair = await socketPair();
+    let perIteration: (() => () => void) | undefined;
+    if (v.floor === true && pipe !== undefined) {
+      const tracer = pipe.provider.getTracer('bench-floor');
+      const conn = tracer.startSpan('tcp connect', { kind: SpanKind.CLIENT });
+      perIteration = () => {
+        const span = startFloorSpan(tracer, conn, '127.0.0.1', 6379, REQUEST.length, RESPONSE.length);
+        return () => span.end();
+      };
+    }
+    const ctx =
+      v.unsampled === true && pipe !== undefined ? unsampledContext(pipe.provider).ctx : ROOT_CONTEXT;
+    const out = await context.with(ctx, async () => {
+      await iterate(pair.client, v.op, Math.min(20_000, n), perIteration); // warm-up
+      gc();
+      const c0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      await iterate(pair.client, v.op, n, perIteration);
+      const ns = Number(process.hrtime.bigint() - t0);
+      const c = process.cpuUsage(c0);
+      return { nsPerOp: ns / n, cpuNsPerOp: ((c.user + c.system) * 1e3) / n };
+    });
+    await pair.close();
+    return out;
+  };
+  const set = v.sockscope !== undefined ? { sockscope: v.sockscope } : {};
+  const r = await withInstrumentations(set, provider, run);
+  const counts = pipe !== undefined ? await pipe.close() : undefined;
+  return { ...r, spans: counts?.byKey ?? {}, names: counts?.names ?? [] };
+}
+
+function parse(argv: string[]) {
+  const o = { rounds: 7, iterations: 200_000, only: undefined as Set<string> | undefined, source: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--rounds') o.rounds = Number(argv[++i]);
+    else if (a === '--iterations') o.iterations = Number(argv[++i]);
+    else if (a === '--source') o.source = true;
+    else if (a === '--only') o.only = new Set(argv[++i].split(','));
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return o;
+}
+
+async function main(): Promise<void> {
+  const o = parse(process.argv.slice(2));
+  loadInstrumentedModules(o.source ? 'source' : 'build');
+  process.stderr.write(`sockscope under test: ${sockscopeModules().origin}\n`);
+  const variants = VARIANTS.filter((v) => o.only === undefined || o.only.has(v.id));
+  const wall = new Map<string, number[]>(variants.map((v) => [v.id, []]));
+  const cpu = new Map<string, number[]>(variants.map((v) => [v.id, []]));
+  const seen = new Map<string, string>();
+  for (let r = 0; r < o.rounds; r++) {
+    const line: string[] = [];
+    for (const v of variants) {
+      const res = await block(v, o.iterations);
+      wall.get(v.id)!.push(res.nsPerOp);
+      cpu.get(v.id)!.push(res.cpuNsPerOp);
+      if (r === 0) {
+        seen.set(v.id, [...Object.entries(res.spans).map(([k, n]) => `${k}=${n}`), ...res.names].join(' '));
+      }
+      line.push(`${v.id} ${res.nsPerOp.toFixed(0)}`);
+    }
+    process.stderr.write(`round ${r + 1}/${o.rounds}: ${line.join(', ')} ns\n`);
+  }
+  const med = (id: string) => median(wall.get(id) ?? []);
+  process.stdout.write(
+    `\nHot path, ns per iteration (median of ${o.rounds} rounds x ${o.iterations} iterations)\n\n`,
+  );
+  process.stdout.write(
+    '| variant | ns / iteration | CPU ns / iteration | spans exported (round 1) |\n| --- | ---: | ---: | --- |\n',
+  );
+  for (const v of variants) {
+    process.stdout.write(
+      `| ${v.id}: ${v.label} | ${med(v.id).toFixed(0)} | ${median(cpu.get(v.id)!).toFixed(0)} | ${seen.get(v.id) ?? ''} |\n`,
+    );
+  }
+  const d = (a: string, b: string) => (wall.has(a) && wall.has(b) ? (med(a) - med(b)).toFixed(0) : 'n/a');
+  process.stdout.write('\nDerived (ns):\n');
+  process.stdout.write(
+    `- sockscope per write() call, no span (write-none - write-node): ${d('write-none', 'write-node')}\n`,
+  );
+  process.stdout.write(
+    `- sockscope per write() continuing an exchange, 'all' (write-all - write-node): ${d('write-all', 'write-node')}\n`,
+  );
+  process.stdout.write(`- sockscope per push() (push-all - push-node): ${d('push-all', 'push-node')}\n`);
+  process.stdout.write(`- per exchange, bookkeeping only (none - node): ${d('none', 'node')}\n`);
+  process.stdout.write(`- per exchange, unsampled parent (unsampled - node): ${d('unsampled', 'node')}\n`);
+  process.stdout.write(
+    `- per exchange, sockscope's own span work without the SDK (all-noop - node): ${d('all-noop', 'node')}\n`,
+  );
+  process.stdout.write(
+    `- per exchange, whole cost with the SDK span (all-sdk - node): ${d('all-sdk', 'node')}\n`,
+  );
+  process.stdout.write(
+    `- of which the request hash (all-sdk - all-sdk-nohash): ${d('all-sdk', 'all-sdk-nohash')}\n`,
+  );
+  process.stdout.write(`- the floor: one bare SDK span (floor - node): ${d('floor', 'node')}\n`);
+  if (wall.has('all-sdk') && wall.has('floor') && wall.has('node')) {
+    const ratio = (med('all-sdk') - med('node')) / (med('floor') - med('node'));
+    process.stdout.write(`- sockscope's whole cost / the floor span's cost: ${ratio.toFixed(2)}x\n`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`hot-path: failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);
