@@ -14,7 +14,7 @@
  */
 import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
-import { BaseParser, FrameReader, add, sqlKeyword } from './util';
+import { BaseParser, FrameReader, add, sqlKeyword, sqlShape } from './util';
 
 const CLIENT_COMPRESS = 0x20;
 const CLIENT_PROTOCOL_41 = 0x200;
@@ -108,8 +108,8 @@ class MysqlParser extends BaseParser {
   private deprecateEof = false;
   private cacheMetadata = false;
   private readonly pending: Command[] = [];
-  /** Prepared statement id → keyword of its SQL; bounded, cleared when full. */
-  private readonly statements = new Map<number, string>();
+  /** Prepared statement id → keyword and shape of its SQL; bounded, cleared when full. */
+  private readonly statements = new Map<number, { op: string; shape: string | undefined }>();
   // Response state for the front pending command.
   private rsState = 0;
   private remaining = 0;
@@ -120,7 +120,8 @@ class MysqlParser extends BaseParser {
   private resps: ResponseInfo[] | undefined;
 
   private readonly clientReader = new FrameReader(
-    72,
+    // Room for the start of the SQL text: its keyword names the request, its shape tells statements apart.
+    320,
     (_h, have) => (have < 4 ? -1 : payloadLength(_h) + 4),
     (h, have, total) => {
       const cont = this.clientCont;
@@ -158,12 +159,17 @@ class MysqlParser extends BaseParser {
     if (this.phase === 'auth' || h[3] !== 0 || len === 0) return; // auth data, continuation
     const code = h[4];
     if (code === 0x03 /* COM_QUERY */) {
-      this.startCommand({ op: sqlKeyword(h, 5, have) ?? 'QUERY', kind: Kind.ResultSet });
+      this.startCommand(
+        { op: sqlKeyword(h, 5, have) ?? 'QUERY', kind: Kind.ResultSet },
+        sqlShape(h, 5, have),
+      );
     } else if (code === 0x17 /* COM_STMT_EXECUTE */) {
       const id = have >= 9 ? h.readUInt32LE(5) : -1;
-      this.startCommand({ op: this.statements.get(id) ?? 'EXECUTE', kind: Kind.ResultSet });
+      const st = this.statements.get(id);
+      this.startCommand({ op: st?.op ?? 'EXECUTE', kind: Kind.ResultSet }, st?.shape);
     } else if (code === 0x16 /* COM_STMT_PREPARE */) {
       this.pendingKeyword = sqlKeyword(h, 5, have);
+      this.pendingShape = sqlShape(h, 5, have);
       this.startCommand({ op: 'PREPARE', kind: Kind.Prepare });
     } else {
       const cmd = COMMANDS[code];
@@ -175,15 +181,18 @@ class MysqlParser extends BaseParser {
 
   /** Keyword of the most recent COM_STMT_PREPARE, remembered with its statement id on success. */
   private pendingKeyword: string | undefined;
-  private readonly prepareKeywords: (string | undefined)[] = [];
+  private pendingShape: string | undefined;
+  private readonly prepareKeywords: Array<{ op: string | undefined; shape: string | undefined }> = [];
 
-  private startCommand(cmd: Command): void {
-    this.reqs = add(this.reqs, request(cmd.op, cmd.oneWay));
+  private startCommand(cmd: Command, shape?: string): void {
+    const r = request(cmd.op, cmd.oneWay);
+    this.reqs = add(this.reqs, shape === undefined ? r : { ...r, shape });
     if (cmd.oneWay) return;
     if (this.pending.length >= 256) return void this.giveUp();
     if (this.pending.length === 0) this.resetResponse();
     this.pending.push(cmd);
-    if (cmd.kind === Kind.Prepare) this.prepareKeywords.push(this.pendingKeyword);
+    if (cmd.kind === Kind.Prepare)
+      this.prepareKeywords.push({ op: this.pendingKeyword, shape: this.pendingShape });
   }
 
   private resetResponse(): void {
@@ -196,9 +205,9 @@ class MysqlParser extends BaseParser {
     const cmd = this.pending.shift();
     if (cmd?.kind === Kind.Prepare) {
       const kw = this.prepareKeywords.shift();
-      if (error === undefined && this.prepareStmtId >= 0 && kw !== undefined) {
+      if (error === undefined && this.prepareStmtId >= 0 && kw?.op !== undefined) {
         if (this.statements.size >= 512) this.statements.clear();
-        this.statements.set(this.prepareStmtId, kw);
+        this.statements.set(this.prepareStmtId, { op: kw.op, shape: kw.shape });
       }
     }
     this.resps = add(this.resps, error === undefined ? {} : { error });

@@ -11,7 +11,7 @@
  */
 import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
-import { BaseParser, FrameReader, add, sqlKeyword, isDigit, isAlpha } from './util';
+import { BaseParser, FrameReader, add, sqlKeyword, sqlShape, isDigit, isAlpha } from './util';
 
 const PROTOCOL_3 = 0x00030000;
 const SSL_REQUEST = 80877103;
@@ -33,9 +33,11 @@ function detect(input: DetectInput): boolean {
   return false;
 }
 
-function request(op: string, oneWay = false): RequestInfo {
+function request(op: string, oneWay = false, shape?: string): RequestInfo {
   const attributes = { [ATTR_DB_SYSTEM_NAME]: 'postgresql', [ATTR_DB_OPERATION_NAME]: op };
-  return oneWay ? { operation: op, attributes, oneWay } : { operation: op, attributes };
+  const r: RequestInfo = oneWay ? { operation: op, attributes, oneWay } : { operation: op, attributes };
+  if (shape !== undefined) r.shape = shape;
+  return r;
 }
 
 // Client message types that are part of an extended-protocol batch ending at Sync.
@@ -59,7 +61,8 @@ class PostgresParser extends BaseParser {
   private reqs: RequestInfo[] | undefined;
   private resps: ResponseInfo[] | undefined;
   private readonly clientReader = new FrameReader(
-    96,
+    // Room for the start of the SQL text: its keyword names the request, its shape tells statements apart.
+    320,
     (h, have) => {
       if (this.untyped) return have < 4 ? -1 : readI32(h, 0) >= 8 ? readI32(h, 0) : -2;
       if (have < 5) return -1;
@@ -95,14 +98,14 @@ class PostgresParser extends BaseParser {
     }
     const type = h[0];
     if (type === 0x51 /* Q */) {
-      this.reqs = add(this.reqs, request(sqlKeyword(h, 5, have) ?? 'QUERY'));
+      this.reqs = add(this.reqs, request(sqlKeyword(h, 5, have) ?? 'QUERY', false, sqlShape(h, 5, have)));
     } else if (type === 0x53 /* S Sync */) {
       if (!this.inBatch) this.reqs = add(this.reqs, request('SYNC'));
       this.inBatch = false;
     } else if (EXTENDED.has(type)) {
       if (!this.inBatch) {
         this.inBatch = true;
-        this.reqs = add(this.reqs, request(type === 0x50 ? this.parseKeyword(h, have) : 'EXECUTE'));
+        this.reqs = add(this.reqs, type === 0x50 ? this.parseRequest(h, have) : request('EXECUTE'));
       }
     } else if (type === 0x58 /* X Terminate */) {
       this.reqs = add(this.reqs, request('TERMINATE', true));
@@ -114,10 +117,11 @@ class PostgresParser extends BaseParser {
   }
 
   /** Parse: statement name (C string) then the query text; name the batch by its first keyword. */
-  private parseKeyword(h: Buffer, have: number): string {
+  private parseRequest(h: Buffer, have: number): RequestInfo {
     let i = 5;
     while (i < have && h[i] !== 0) i++;
-    return (i < have ? sqlKeyword(h, i + 1, have) : undefined) ?? 'QUERY';
+    if (i >= have) return request('QUERY');
+    return request(sqlKeyword(h, i + 1, have) ?? 'QUERY', false, sqlShape(h, i + 1, have));
   }
 
   private serverMessage(h: Buffer, have: number): void {
