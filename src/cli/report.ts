@@ -1,125 +1,130 @@
 /**
- * `sockscope report [FILE...] [--html FILE] [--json] [threshold flags]`: where each traced
- * function (or entry span) spends its network time, and the waste findings.
+ * `sockscope report [FILE...] [--jaeger URL --service NAME ...] [--zipkin URL --service NAME]
+ * [--json] [--html FILE] [threshold flags]`: where each traced function (or entry span) spends its
+ * network time, and the waste findings. See docs/report.md.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { TraceInputError, readTraceSpans } from '../analysis/read';
-import type { TraceSpan } from '../analysis/model';
 import { DEFAULT_THRESHOLDS, resolveThresholds, type ReportThresholds } from '../analysis/findings';
+import type { TraceSpan } from '../analysis/model';
+import { TraceInputError } from '../analysis/read';
 import { reportFromSpans } from '../analysis/report';
 import { renderHtml } from '../report/html';
 import { renderText } from '../report/text';
+import { UsageError, parseCommandArgs, parsePositiveInt, stringOption } from './args';
+import { INPUT_OPTIONS, INPUT_USAGE, describeInputs, loadTraceBatches, traceInputsFromArgs } from './inputs';
+import { shouldColor } from './table';
 
-export const REPORT_USAGE = `usage: sockscope report [FILE...] [--json] [--html FILE]
-         [--min-savings MS] [--serial-gap MS] [--n-plus-one N] [--html-traces N]
+export const DEFAULT_HTML_TRACES = 20;
+
+export const REPORT_USAGE = `usage: sockscope report ${INPUT_USAGE}
+         [--json] [--html FILE] [--min-savings MS] [--serial-gap MS] [--n-plus-one N] [--html-traces N]
 
 Per traced function or entry span: calls, exchanges, network time by server and protocol, the
-share of wall time on the network, and findings (duplicate, serial, n+1), largest savings first.
+share of wall time spent on the network, then findings (duplicate, serial, n+1), largest savings
+first. Inputs as for sockscope gaps (trace files, --jaeger, --zipkin).
 
-  --json             print the report as JSON
-  --html FILE        also write a self-contained HTML page with waterfalls
-  --min-savings MS   report findings saving at least MS ms (default ${DEFAULT_THRESHOLDS.minSavingsMs})
+  --json             print {"functions":[{"name","calls","exchanges","networkTimeMs","wallTimeMs","byServer","findings"}]}
+  --html FILE        also write a self-contained HTML page with a waterfall per trace
+  --html-traces N    waterfalls drawn in the page (default ${DEFAULT_HTML_TRACES})
+  --min-savings MS   report findings estimated to save at least MS ms (default ${DEFAULT_THRESHOLDS.minSavingsMs})
   --serial-gap MS    serial: longest idle gap between calls made one after another (default ${DEFAULT_THRESHOLDS.serialMaxGapMs})
-  --n-plus-one N     n+1: repetitions needed (default ${DEFAULT_THRESHOLDS.nPlusOneMin})
-  --html-traces N    waterfalls drawn in the HTML page (default 20)
+  --n-plus-one N     n+1: repetitions needed, at least 2 (default ${DEFAULT_THRESHOLDS.nPlusOneMin})
 `;
 
-class UsageError extends Error {}
+export interface ReportIO {
+  stdout: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown };
+  env: NodeJS.ProcessEnv;
+}
 
-function number(flag: string, raw: string | undefined, integer = false): number | undefined {
-  if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
-    throw new UsageError(`${flag} expects a non-negative ${integer ? 'integer' : 'number'}, got '${raw}'`);
+function milliseconds(option: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0) {
+    throw new UsageError(`report: ${option}: '${text}' is not a number of milliseconds`);
   }
   return v;
 }
 
-interface ReportArgs {
-  files: string[];
-  json: boolean;
-  html: string | undefined;
-  htmlTraces: number | undefined;
-  thresholds: Partial<ReportThresholds>;
-}
-
-function parse(argv: string[]): ReportArgs | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: { type: 'boolean' },
-        html: { type: 'string' },
-        'min-savings': { type: 'string' },
-        'serial-gap': { type: 'string' },
-        'n-plus-one': { type: 'string' },
-        'html-traces': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    // parseArgs messages are multi-line with hints; keep the first line.
-    throw new UsageError((err as Error).message.split('\n')[0]);
-  }
-  const v = parsed.values;
-  if (v.help) return 'help';
-  if (v.html === '') throw new UsageError('--html expects a file name');
-  const thresholds: Partial<ReportThresholds> = {};
-  const minSavings = number('--min-savings', v['min-savings']);
-  const gap = number('--serial-gap', v['serial-gap']);
-  const n = number('--n-plus-one', v['n-plus-one'], true);
-  if (minSavings !== undefined) thresholds.minSavingsMs = minSavings;
-  if (gap !== undefined) thresholds.serialMaxGapMs = gap;
+/** Threshold flags to threshold overrides. @throws UsageError */
+export function thresholdsFromArgs(values: Record<string, unknown>): Partial<ReportThresholds> {
+  const v = values as Parameters<typeof stringOption>[0];
+  const out: Partial<ReportThresholds> = {};
+  const minSavings = milliseconds('--min-savings', stringOption(v, 'min-savings'));
+  const gap = milliseconds('--serial-gap', stringOption(v, 'serial-gap'));
+  const n = stringOption(v, 'n-plus-one');
+  if (minSavings !== undefined) out.minSavingsMs = minSavings;
+  if (gap !== undefined) out.serialMaxGapMs = gap;
   if (n !== undefined) {
-    if (n < 2) throw new UsageError(`--n-plus-one expects an integer of at least 2, got '${n}'`);
-    thresholds.nPlusOneMin = n;
+    const count = parsePositiveInt('--n-plus-one', n);
+    if (count < 2) throw new UsageError(`report: --n-plus-one: '${n}' is less than 2`);
+    out.nPlusOneMin = count;
   }
-  const htmlTraces = number('--html-traces', v['html-traces'], true);
-  if (parsed.positionals.length === 0) throw new UsageError('no trace files given');
-  return { files: parsed.positionals, json: v.json === true, html: v.html, htmlTraces, thresholds };
+  resolveThresholds(out); // same checks the API applies
+  return out;
 }
 
-/** Run `sockscope report`; resolves to the exit code (0 done, 2 bad usage or unreadable input). */
-export async function runReport(argv: string[]): Promise<number> {
-  let args: ReportArgs | 'help';
-  try {
-    args = parse(argv);
-    if (args !== 'help') resolveThresholds(args.thresholds);
-  } catch (err) {
-    process.stderr.write(`sockscope report: ${(err as Error).message} (see sockscope report --help)\n`);
-    return 2;
-  }
-  if (args === 'help') {
-    process.stdout.write(REPORT_USAGE);
+async function run(argv: string[], io: ReportIO): Promise<number> {
+  const args = parseCommandArgs('report', argv, {
+    ...INPUT_OPTIONS,
+    json: { type: 'boolean' },
+    html: { type: 'string' },
+    'html-traces': { type: 'string' },
+    'min-savings': { type: 'string' },
+    'serial-gap': { type: 'string' },
+    'n-plus-one': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (args.values.help === true) {
+    io.stdout.write(REPORT_USAGE);
     return 0;
   }
+  const thresholds = thresholdsFromArgs(args.values);
+  const html = stringOption(args.values, 'html');
+  if (html === '') throw new UsageError('report: --html needs a file name');
+  const htmlTracesText = stringOption(args.values, 'html-traces');
+  const maxTraces =
+    htmlTracesText === undefined ? DEFAULT_HTML_TRACES : parsePositiveInt('--html-traces', htmlTracesText);
+  const inputs = traceInputsFromArgs('report', args);
+
+  // A trace's spans can be anywhere in the input, so the report holds them all (see docs/report.md).
   const spans: TraceSpan[] = [];
-  try {
-    const onWarning = (message: string): void => void process.stderr.write(`sockscope report: ${message}\n`);
-    for await (const span of readTraceSpans(args.files, { onWarning })) spans.push(span);
-  } catch (err) {
-    const msg = err instanceof TraceInputError ? err.message : `cannot read input: ${(err as Error).message}`;
-    process.stderr.write(`sockscope report: ${msg.split('\n')[0]}\n`);
-    return 2;
+  const onWarning = (w: string): void => void io.stderr.write(`sockscope: warning: ${w}\n`);
+  for await (const batch of loadTraceBatches(inputs, { onWarning })) {
+    for (const s of batch) spans.push(s);
   }
-  const { report, analysis } = reportFromSpans(spans, args.thresholds);
-  if (args.html !== undefined) {
+  const { report, analysis } = reportFromSpans(spans, thresholds);
+  if (html !== undefined) {
+    const page = renderHtml(report, analysis, { sources: [describeInputs(inputs)], maxTraces });
     try {
-      writeFileSync(
-        args.html,
-        renderHtml(report, analysis, { sources: args.files, maxTraces: args.htmlTraces }),
-      );
+      writeFileSync(html, page);
     } catch (err) {
-      process.stderr.write(`sockscope report: cannot write ${args.html}: ${(err as Error).message}\n`);
-      return 2;
+      throw new UsageError(`report: cannot write ${html}: ${(err as Error).message}`);
     }
   }
-  if (args.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else process.stdout.write(renderText(report, analysis));
-  if (args.html !== undefined) process.stderr.write(`sockscope report: wrote ${args.html}\n`);
+  if (args.values.json === true) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else io.stdout.write(renderText(report, analysis, { color: shouldColor(io.stdout, io.env) }));
+  if (html !== undefined) io.stderr.write(`sockscope: wrote ${html}\n`);
   return 0;
+}
+
+/**
+ * Run `sockscope report`; resolves to the exit code: 0 done, 2 bad usage or unreadable input
+ * (printed here as one stderr line, so callers such as `sockscope demo` need no error handling).
+ */
+export async function runReport(argv: string[], io: Partial<ReportIO> = {}): Promise<number> {
+  const full: ReportIO = {
+    stdout: io.stdout ?? process.stdout,
+    stderr: io.stderr ?? process.stderr,
+    env: io.env ?? process.env,
+  };
+  try {
+    return await run(argv, full);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof TraceInputError || err instanceof RangeError) {
+      full.stderr.write(`sockscope: ${err.message.split('\n')[0]}\n`);
+      return 2;
+    }
+    throw err;
+  }
 }

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { TraceRecorder, otlpJsonLine } from '../helpers/spans';
 import { shopTraces } from './sample';
 
+const MAIN = resolve(__dirname, '../../src/cli/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'sockscope-report-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -16,14 +17,11 @@ const spans = shopTraces().finished();
 const half = Math.floor(spans.length / 2);
 writeFileSync(traces, `${otlpJsonLine(spans.slice(0, half))}\n${otlpJsonLine(spans.slice(half))}\n`);
 
+/** Runs the real entry point, as `sockscope report ...` does. */
 function report(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', resolve(__dirname, 'helpers/run-report.ts'), ...args],
-    {
-      encoding: 'utf8',
-    },
-  );
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'report', ...args], {
+    encoding: 'utf8',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -97,10 +95,10 @@ for (const [what, args, pattern] of [
   [
     'a bad threshold',
     ['--min-savings', 'soon', 'f'],
-    /--min-savings expects a non-negative number, got 'soon'/,
+    /--min-savings: 'soon' is not a number of milliseconds/,
   ],
   ['an n+1 threshold below 2', ['--n-plus-one', '1', 'f'], /--n-plus-one/],
-  ['no input file', ['--json'], /no trace files given/],
+  ['no input file', ['--json'], /give trace files/],
   ['a missing file', [join(dir, 'nope.jsonl')], /nope\.jsonl/],
 ] as const) {
   test(`${what} exits 2 with one line on stderr`, () => {
