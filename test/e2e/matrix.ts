@@ -1,0 +1,244 @@
+/**
+ * Shared by test/e2e/coverage-matrix.test.ts and scripts/coverage-matrix.ts: runs the matrix app
+ * (test/e2e/fixtures/matrix-app.ts) in its own process, reads its trace file, and runs
+ * `sockscope gaps --json` on it.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { GapRow, GapsResult } from '../../src/analysis/gaps';
+import type { TraceSpan } from '../../src/analysis/model';
+import { readTraceFile } from '../../src/analysis/read';
+
+export const REPO = path.resolve(__dirname, '..', '..');
+export const MATRIX_APP = path.join(__dirname, 'fixtures', 'matrix-app.ts');
+export const CLI_MAIN = path.join(REPO, 'src', 'cli', 'main.ts');
+export const HOST = '127.0.0.1';
+
+export type ClientName = 'pg' | 'mysql2' | 'ioredis' | 'amqplib' | 'http' | 'fetch' | 'mqtt' | 'nats';
+
+export interface ClientInfo {
+  name: ClientName;
+  /** What the app calls, for the matrix. */
+  label: string;
+  /** The service it talks to (for `requireService`); http/fetch use the app's own server. */
+  service?: { name: string; port: number };
+  /** The official instrumentation that describes its calls, if any. */
+  official?: string;
+  /**
+   * Exchange operations the official instrumentation makes no span for, measured with the
+   * versions in node_modules (see "Coverage matrix" in docs/gap-analysis.md).
+   */
+  unspanned: readonly string[];
+}
+
+export const CLIENTS: readonly ClientInfo[] = [
+  {
+    name: 'pg',
+    label: '`pg` (Client and Pool)',
+    service: { name: 'PostgreSQL', port: 5432 },
+    official: '@opentelemetry/instrumentation-pg',
+    unspanned: [],
+  },
+  {
+    name: 'mysql2',
+    label: '`mysql2/promise` (connection and pool)',
+    service: { name: 'MariaDB', port: 3306 },
+    official: '@opentelemetry/instrumentation-mysql2',
+    // instrumentation-mysql2 wraps query/execute only: the login handshake has no span.
+    unspanned: ['CONNECT'],
+  },
+  {
+    name: 'ioredis',
+    label: '`ioredis`',
+    service: { name: 'Redis', port: 6379 },
+    official: '@opentelemetry/instrumentation-ioredis',
+    unspanned: [],
+  },
+  {
+    name: 'amqplib',
+    label: '`amqplib` (channel and confirm channel)',
+    service: { name: 'RabbitMQ', port: 5672 },
+    official: '@opentelemetry/instrumentation-amqplib',
+    // instrumentation-amqplib makes PRODUCER spans for publish and CONSUMER spans for consume
+    // callbacks; the connection handshake and every channel RPC have none. basic.publish is
+    // covered only on a confirm channel (checked on its own in the test).
+    unspanned: [
+      'connect',
+      'connection.start-ok',
+      'connection.tune-ok',
+      'connection.open',
+      'channel.open',
+      'confirm.select',
+      'queue.declare',
+      'basic.get',
+      'channel.close',
+    ],
+  },
+  {
+    name: 'http',
+    label: '`node:http` (`http.get`, keep-alive agent)',
+    official: '@opentelemetry/instrumentation-http',
+    unspanned: [],
+  },
+  {
+    name: 'fetch',
+    label: '`fetch` (Node 20 built-in undici)',
+    official: '@opentelemetry/instrumentation-undici',
+    unspanned: [],
+  },
+  { name: 'mqtt', label: '`mqtt`', service: { name: 'Mosquitto', port: 1883 }, unspanned: [] },
+  { name: 'nats', label: '`nats`', service: { name: 'NATS', port: 4222 }, unspanned: [] },
+];
+
+export const clientInfo = (name: ClientName): ClientInfo => CLIENTS.find((c) => c.name === name)!;
+
+export interface MatrixOptions {
+  /** Official instrumentations to disable (`MATRIX_DISABLE`). */
+  disable?: string[];
+  /** Leave `@opentelemetry/instrumentation-net` on. */
+  net?: boolean;
+  /** Close the clients inside the traced parent span too. */
+  teardownInside?: boolean;
+  /** Only these clients (default all). */
+  clients?: ClientName[];
+}
+
+export interface MatrixRun {
+  file: string;
+  /** The app's summary line. */
+  summary: { ok: boolean; httpPort: number; traceId: string; clients: ClientName[] };
+  spans: TraceSpan[];
+  gaps: GapsResult;
+  /** How the gaps result was produced. */
+  gapsSource: 'cli' | 'library';
+}
+
+/** Environment for a child: the parent's, minus anything that would change its OpenTelemetry setup. */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(OTEL_|SOCKSCOPE_|MATRIX_)/.test(k) && k !== 'NODE_OPTIONS') env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runNode(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** `sockscope gaps --json FILE` through the CLI when it exists, else `analyzeGaps` in-process. */
+export async function gapsJson(file: string): Promise<{ gaps: GapsResult; source: 'cli' | 'library' }> {
+  if (fs.existsSync(CLI_MAIN)) {
+    const r = await runNode(['--import', 'tsx', CLI_MAIN, 'gaps', '--json', file], childEnv({}), 60_000);
+    if (r.code !== 0) {
+      throw new Error(`sockscope gaps --json exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+    }
+    return { gaps: JSON.parse(r.stdout) as GapsResult, source: 'cli' };
+  }
+  const { analyzeGaps } = await import('../../src/analysis/gaps');
+  return { gaps: analyzeGaps(await readTraceFile(file)), source: 'library' };
+}
+
+/** Runs the matrix app in its own process, then `sockscope gaps --json` on what it wrote. */
+export async function runMatrix(options: MatrixOptions = {}): Promise<MatrixRun> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-matrix-'));
+  const file = path.join(dir, 'traces.jsonl');
+  const env = childEnv({
+    MATRIX_OUT: file,
+    MATRIX_DISABLE: (options.disable ?? []).join(','),
+    MATRIX_NET: options.net === true ? '1' : '0',
+    MATRIX_TEARDOWN: options.teardownInside === true ? 'inside' : 'outside',
+    MATRIX_CLIENTS: (options.clients ?? []).join(','),
+  });
+  const r = await runNode(['--import', 'tsx', MATRIX_APP], env, 120_000);
+  if (r.code !== 0) throw new Error(`matrix app exited ${r.code}:\n${r.stderr}\n${r.stdout}`);
+  const line = r.stdout
+    .trim()
+    .split('\n')
+    .find((l) => l.startsWith('{"ok"'));
+  if (line === undefined) throw new Error(`matrix app printed no summary:\n${r.stdout}\n${r.stderr}`);
+  const summary = JSON.parse(line) as MatrixRun['summary'];
+  const spans = await readTraceFile(file);
+  const { gaps, source } = await gapsJson(file);
+  return { file, summary, spans, gaps, gapsSource: source };
+}
+
+/** Removes a run's temporary folder. */
+export function cleanup(run: MatrixRun): void {
+  fs.rmSync(path.dirname(run.file), { recursive: true, force: true });
+}
+
+/** The port a client talks to in a run. */
+export function portOf(run: MatrixRun, client: ClientName): number {
+  const info = clientInfo(client);
+  return info.service?.port ?? run.summary.httpPort;
+}
+
+/** Whether a caller package / server belongs to a client (http and fetch share the app's server). */
+function belongs(run: MatrixRun, client: ClientName, callerPackage: unknown, port: number): boolean {
+  if (port !== portOf(run, client)) return false;
+  if (client === 'fetch') return callerPackage === 'undici';
+  if (client === 'http') return callerPackage !== 'undici';
+  return true;
+}
+
+const portOfServer = (server: string): number => Number(server.slice(server.lastIndexOf(':') + 1));
+
+/** The gap rows of one client (normally exactly one). */
+export function rowsOf(run: MatrixRun, client: ClientName): GapRow[] {
+  return run.gaps.rows.filter((r) => belongs(run, client, r.callerPackage, portOfServer(r.server)));
+}
+
+export const isExchange = (s: TraceSpan): boolean =>
+  s.scope === 'sockscope' && s.attributes['sockscope.kind'] === 'exchange';
+export const isConnection = (s: TraceSpan): boolean =>
+  s.scope === 'sockscope' && s.attributes['sockscope.kind'] === 'connection';
+
+/** sockscope spans (of a kind) that belong to a client. */
+export function spansOf(run: MatrixRun, client: ClientName, kind: 'exchange' | 'connection'): TraceSpan[] {
+  return run.spans.filter(
+    (s) =>
+      (kind === 'exchange' ? isExchange(s) : isConnection(s)) &&
+      belongs(run, client, s.attributes['sockscope.caller.package'], Number(s.attributes['server.port'])),
+  );
+}
+
+/** The recognised operation of an exchange span, else its name. */
+export const opOf = (s: TraceSpan): string => String(s.attributes['sockscope.operation'] ?? s.name);
+
+/** Exchange operation names with counts, in first-seen order: `SELECT ×5, STARTUP ×2`. */
+export function opCounts(spans: readonly TraceSpan[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const s of [...spans].sort((a, b) => a.startMs - b.startMs)) m.set(opOf(s), (m.get(opOf(s)) ?? 0) + 1);
+  return m;
+}
+
+/** Installed version of a package, from node_modules. */
+export function installedVersion(pkg: string): string | undefined {
+  try {
+    const p = path.join(REPO, 'node_modules', ...pkg.split('/'), 'package.json');
+    return (JSON.parse(fs.readFileSync(p, 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
