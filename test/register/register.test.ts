@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodeProtobufRequest, type NormalSpan } from '../export/helpers/otlp-decode';
 import { closedPort, startHttpReceiver } from '../export/helpers/receivers';
-import { distBuilt, LOADERS, portAnswers, readJsonl, runApp } from './helpers';
+import { distBuilt, FIXTURES, LOADERS, portAnswers, readJsonl, runApp } from './helpers';
 
 function tmpFile(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-register-'));
@@ -179,7 +179,34 @@ test('an ESM app run with --import sockscope/register is traced', async (t) => {
   assertHttpAppTraced(readJsonl(file), 'esm-test');
 });
 
-test("an ESM app's pg calls are covered by @opentelemetry/instrumentation-pg through the loader hook that --import registers", async (t) => {
+test("--import registers the loader hook: an ESM app's named imports from node:http are traced by instrumentation-http, which they are not without it", async (t) => {
+  const control = runApp(['--require', path.join(FIXTURES, 'no-hook-preload.js')], 'http-named-app.mjs', {});
+  assert.equal((await control.exited).code, 0, control.stderr());
+  assert.match(control.stdout(), /^ok$/m);
+  assert.doesNotMatch(
+    control.stdout(),
+    /SPAN @opentelemetry\/instrumentation-http/,
+    'control: no hook, no http spans',
+  );
+
+  const file = tmpFile(t);
+  const run = runApp(LOADERS.importSource, 'http-named-app.mjs', {
+    SOCKSCOPE_FILE: file,
+    OTEL_TRACES_EXPORTER: 'none',
+  });
+  assert.equal((await run.exited).code, 0, run.stderr());
+  const http = readJsonl(file).filter((s) => s.scope === '@opentelemetry/instrumentation-http');
+  assert.ok(
+    http.some((s) => s.kind === 3),
+    'a client span for the named import get()',
+  );
+  assert.ok(
+    http.some((s) => s.kind === 2),
+    'a server span for the named import createServer()',
+  );
+});
+
+test("an ESM app's pg calls under --import produce instrumentation-pg spans, and sockscope marks the query exchange covered by them", async (t) => {
   if (!(await portAnswers(5432))) {
     const message = 'PostgreSQL does not answer at 127.0.0.1:5432 (user postgres, db test)';
     if (process.env.CI === 'true') assert.fail(message);
