@@ -2,12 +2,16 @@
  * Summarises a V8 `.cpuprofile` (from `node --cpu-prof`): self time by function and by area
  * (sockscope's src/, the OpenTelemetry SDK and API, Node internals, the benchmark, GC, idle).
  *
- *   node --import tsx bench/cpuprofile-summary.ts FILE.cpuprofile [--top N] [--filter TEXT] [--skip FN,...]
+ *   node --import tsx bench/cpuprofile-summary.ts FILE.cpuprofile [--top N] [--filter TEXT] [--skip FN,...] [--per N]
  *
  * `--skip` leaves out samples whose own frame is one of the named functions (spawnSync: the build
- * of src/ at start-up) from every share.
+ * of src/ at start-up) from every share. `--per N` also prints each row's time divided by N
+ * (the operations the profiled run performed): ns per operation.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..');
 
 interface Node {
   id: number;
@@ -25,7 +29,7 @@ interface Profile {
 function area(url: string, fn: string): string {
   if (fn === '(garbage collector)') return 'GC';
   if (fn === '(idle)' || fn === '(program)' || fn === '(root)') return fn;
-  if (url.includes('/src/') || url.includes('sockscope-bench/dist/')) return 'sockscope';
+  if (url.includes(`${ROOT}/src/`) || url.includes('sockscope-bench/dist/')) return 'sockscope';
   if (url.includes('@opentelemetry/sdk-trace') || url.includes('@opentelemetry/core')) return 'OTel SDK';
   if (url.includes('@opentelemetry/context-async-hooks')) return 'OTel context manager';
   if (url.includes('@opentelemetry/api')) return 'OTel API';
@@ -67,7 +71,10 @@ function main(): void {
     const key = `${functionName || '(anonymous)'}  ${short}:${lineNumber + 1}`;
     byFn.set(key, (byFn.get(key) ?? 0) + t);
   }
-  const pct = (t: number) => `${((100 * t) / busy).toFixed(1).padStart(5)}%`;
+  const per = args.includes('--per') ? Number(args[args.indexOf('--per') + 1]) : undefined;
+  const pct = (t: number) =>
+    `${((100 * t) / busy).toFixed(1).padStart(5)}%` +
+    (per !== undefined ? ` ${((t * 1e3) / per).toFixed(0).padStart(5)} ns/op` : '');
   process.stdout.write(
     `${file}: ${(total / 1e6).toFixed(2)} s sampled, ${(busy / 1e6).toFixed(2)} s not idle (shares below are of non-idle time)\n\nBy area:\n`,
   );

@@ -30,6 +30,8 @@ export interface BlockResult {
   spans: Record<string, number>;
   /** Operations the block ran in all, warm-up included (what the spans are divided by). */
   totalOps: number;
+  /** Names of the sockscope exchange spans seen (shows which protocol path was measured). */
+  names?: string[];
 }
 
 export interface VariantDef {
@@ -67,6 +69,7 @@ export interface VariantStats {
   spans: Record<string, number>;
   /** Exported spans per operation (warm-up included), over all rounds. */
   spansPerOp: number;
+  names: string[];
   checks: Check[];
 }
 
@@ -190,6 +193,7 @@ export async function runGroup(
           1,
           rs.reduce((a, b) => a + b.totalOps, 0),
         ),
+      names: [...new Set(rs.flatMap((b) => b.names ?? []))],
       checks: [...checks.values()],
     };
   });

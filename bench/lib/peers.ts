@@ -30,7 +30,8 @@ export function redisPeer(): Peer {
 }
 
 export function echoPeer(port: number): Peer {
-  const request = Buffer.from('GET /bench/item/000042 HTTP/1.0\n'); // 32 bytes, echoed back
+  // 32 bytes, echoed back; no protocol sockscope recognises (the generic, unframed exchange path).
+  const request = Buffer.from('echo 000042 sockscope bench pad\n');
   return { name: 'echo', host: '127.0.0.1', port, request, responseLength: request.length };
 }
 

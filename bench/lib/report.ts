@@ -213,6 +213,8 @@ export function toMarkdown(r: RunReport): string {
         `| ${x.id}: ${x.label} | ${us(x.cpuNs)} | ${f3(x.cpuRatio)} (${pct(x.cpuRatio)}) | ${f3(x.pairedCpuRatio)} | ${us(x.wallNs)} | ${f3(x.wallRatio)} | ${x.spansPerOp.toFixed(3)} | ${x.dropped} |`,
       );
     }
+    const names = [...new Set(g.variants.filter((x) => x.id !== 'floor').flatMap((x) => x.names))];
+    if (names.length > 0) L.push('', `Exchange spans seen as: ${names.map((n) => `\`${n}\``).join(', ')}.`);
     L.push('');
   }
   if (r.memory.length > 0) {

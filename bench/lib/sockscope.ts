@@ -30,6 +30,10 @@ let loaded: SockscopeModules | undefined;
 
 export function loadSockscope(from: 'build' | 'source'): SockscopeModules {
   if (loaded !== undefined) return loaded;
+  // tsx turns on source-mapped stack traces for the whole process; a plain `node app.js` has them
+  // off. sockscope reads a stack once per connection (caller package), so leaving them on would bill
+  // the harness's TypeScript set-up to sockscope: measure it as it runs in production.
+  process.setSourceMapsEnabled(false);
   if (from === 'source') {
     loaded = {
       SocketInstrumentation: (require('../../src/instrumentation') as typeof Instrumentation)

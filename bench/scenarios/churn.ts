@@ -47,7 +47,14 @@ async function block(peer: Peer, s: LoopSizes, mode: Mode): Promise<BlockResult>
     checks.push(expectCount('sockscope connection spans', c['sockscope|connection'], total));
     checks.push(expectCount('sockscope exchange spans', c['sockscope|exchange'], total));
   }
-  return { sample, checks, dropped: counts.dropped, spans: counts.byKey, totalOps: s.ops + s.warmup };
+  return {
+    sample,
+    checks,
+    dropped: counts.dropped,
+    spans: counts.byKey,
+    totalOps: s.ops + s.warmup,
+    names: counts.names,
+  };
 }
 
 export function churnGroup(peer: Peer, s: LoopSizes): GroupDef {

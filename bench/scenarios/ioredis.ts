@@ -86,7 +86,14 @@ async function block(Redis: IORedisCtor, s: LoopSizes, mode: Mode): Promise<Bloc
     checks.push(expectAtLeast('sockscope exchange spans', c['sockscope|exchange'], total));
     checks.push(expectCount('covered exchange spans', c[COVERED], total));
   }
-  return { sample, checks, dropped: counts.dropped, spans: counts.byKey, totalOps: s.ops + s.warmup };
+  return {
+    sample,
+    checks,
+    dropped: counts.dropped,
+    spans: counts.byKey,
+    totalOps: s.ops + s.warmup,
+    names: counts.names,
+  };
 }
 
 export function ioredisGroup(Redis: IORedisCtor, s: LoopSizes): GroupDef {

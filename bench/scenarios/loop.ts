@@ -78,7 +78,14 @@ async function sockscopeBlock(
     );
   }
   if (unsampled) checks.push(expectCount('exported spans', counts.exported, 1));
-  return { sample, checks, dropped: counts.dropped, spans: counts.byKey, totalOps: s.ops + s.warmup };
+  return {
+    sample,
+    checks,
+    dropped: counts.dropped,
+    spans: counts.byKey,
+    totalOps: s.ops + s.warmup,
+    names: counts.names,
+  };
 }
 
 async function floorBlock(peer: Peer, s: LoopSizes): Promise<BlockResult> {
@@ -107,7 +114,14 @@ async function floorBlock(peer: Peer, s: LoopSizes): Promise<BlockResult> {
     expectCount('floor spans', counts.byKey['bench-floor|exchange'], s.ops + s.warmup),
     expectCount('dropped spans', counts.dropped, 0),
   ];
-  return { sample, checks, dropped: counts.dropped, spans: counts.byKey, totalOps: s.ops + s.warmup };
+  return {
+    sample,
+    checks,
+    dropped: counts.dropped,
+    spans: counts.byKey,
+    totalOps: s.ops + s.warmup,
+    names: counts.names,
+  };
 }
 
 export function loopGroup(peer: Peer, s: LoopSizes): GroupDef {
