@@ -147,9 +147,9 @@ export function intern(s: string): string {
  *
  * Spans are exported when they end and a parent ends after its children, so once an exchange's
  * parent has arrived, so have the upstream spans that could cover it (the parent itself, or its
- * other children): the exchange is decided at the end of that batch, and those upstream spans are
- * forgotten. Exchanges whose parent never arrives wait until `finish()`, or until the backlog
- * limits force the oldest to be decided. Duplicate spans (same trace and span id, as Jaeger and
+ * other children): with a large backlog, the exchange is decided at the end of that batch.
+ * Exchanges whose parent never arrives wait until `finish()`, or until the backlog limits force
+ * the oldest to be decided. Upstream spans are forgotten oldest first past `maxUpstream`. Duplicate spans (same trace and span id, as Jaeger and
  * export retries produce) count once.
  */
 export class CoverageTracker<T> {
@@ -222,28 +222,19 @@ export class CoverageTracker<T> {
 
   /** Mark the end of an input batch (a JSONL line, a document): decide what can be decided. */
   endBatch(): void {
-    for (const parentKey of this.ready) {
-      const keys = this.pendingByParent.get(parentKey);
-      if (keys === undefined) continue;
-      for (const k of keys) {
-        const p = this.pending.get(k);
-        if (p !== undefined) this.decide(k, p);
+    // Small backlogs wait for finish(), which is exact whatever order the spans came in; past a
+    // tenth of the limit, exchanges whose parent has arrived are decided now.
+    if (this.pending.size > this.maxPending / 10 || this.ready.size > this.maxPending) {
+      for (const parentKey of this.ready) {
+        const keys = this.pendingByParent.get(parentKey);
+        if (keys === undefined) continue;
+        for (const k of keys) {
+          const p = this.pending.get(k);
+          if (p !== undefined) this.decide(k, p);
+        }
       }
+      this.ready.clear();
     }
-    // Only then forget the upstream children of those parents: one of them may have been the
-    // parent of an exchange decided just above.
-    for (const parentKey of this.ready) {
-      const siblings = this.upstreamByParent.get(parentKey);
-      if (siblings === undefined) continue;
-      const trace = parentKey.slice(0, parentKey.indexOf(sep));
-      for (const u of siblings) {
-        const k = trace + sep + u.spanId;
-        this.upstreamById.delete(k);
-        this.upstreamOrder.delete(k);
-      }
-      this.upstreamByParent.delete(parentKey);
-    }
-    this.ready.clear();
     if (this.pending.size <= this.maxPending) return;
     const limit = this.watermark - this.horizonMs;
     for (const [key, p] of this.pending) {

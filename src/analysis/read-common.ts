@@ -111,3 +111,119 @@ export function toNumber(v: unknown): number | undefined {
   if (typeof v === 'string' && v !== '' && NUMBER.test(v)) return Number(v);
   return undefined;
 }
+
+const NUMBER_AT = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const LITERAL_AT = /true|false|null/y;
+const ESCAPE = /["\\/bfnrt]|u[0-9a-fA-F]{4}/y;
+
+/**
+ * Where `text` stops being valid JSON: the offset of the first bad character (`text.length` when
+ * it ends too soon), or -1 when it is valid. Used only after `JSON.parse` failed, to name the
+ * line and the reason the same way on every Node version (V8's messages differ and some give no
+ * position).
+ */
+export function jsonErrorOffset(text: string): number {
+  const n = text.length;
+  let i = 0;
+  const stack: Array<'o' | 'a'> = [];
+  const ws = (): void => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 10 || c === 13) i++;
+      else break;
+    }
+  };
+  const str = (): number => {
+    i++; // opening quote
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return -1;
+      }
+      if (c < 32) return i;
+      if (c === 92) {
+        ESCAPE.lastIndex = i + 1;
+        if (!ESCAPE.test(text)) return i + 1;
+        i = ESCAPE.lastIndex;
+      } else i++;
+    }
+    return n;
+  };
+  const key = (): number => {
+    ws();
+    if (i >= n) return n;
+    if (text[i] !== '"') return i;
+    const e = str();
+    if (e >= 0) return e;
+    ws();
+    if (i >= n) return n;
+    if (text[i] !== ':') return i;
+    i++;
+    return -1;
+  };
+  let expectValue = true;
+  for (;;) {
+    ws();
+    if (expectValue) {
+      if (i >= n) return n;
+      const c = text[i];
+      if (c === '{') {
+        i++;
+        ws();
+        if (text[i] === '}') {
+          i++;
+          expectValue = false;
+        } else {
+          stack.push('o');
+          const e = key();
+          if (e >= 0) return e;
+        }
+      } else if (c === '[') {
+        i++;
+        ws();
+        if (text[i] === ']') {
+          i++;
+          expectValue = false;
+        } else stack.push('a');
+      } else if (c === '"') {
+        const e = str();
+        if (e >= 0) return e;
+        expectValue = false;
+      } else {
+        NUMBER_AT.lastIndex = i;
+        LITERAL_AT.lastIndex = i;
+        if (NUMBER_AT.test(text)) i = NUMBER_AT.lastIndex;
+        else if (LITERAL_AT.test(text)) i = LITERAL_AT.lastIndex;
+        else return i;
+        expectValue = false;
+      }
+      continue;
+    }
+    if (stack.length === 0) return i < n ? i : -1;
+    if (i >= n) return n;
+    const top = stack[stack.length - 1];
+    const c = text[i];
+    if (c === ',') {
+      i++;
+      if (top === 'o') {
+        const e = key();
+        if (e >= 0) return e;
+      }
+      expectValue = true;
+    } else if ((top === 'o' && c === '}') || (top === 'a' && c === ']')) {
+      i++;
+      stack.pop();
+    } else return i;
+  }
+}
+
+/** Line (1-based, counted from `firstLine`) and a short reason for invalid JSON text. */
+export function describeJsonError(text: string, firstLine = 1): { line: number; reason: string } {
+  let at = jsonErrorOffset(text);
+  if (at < 0) at = text.length;
+  let line = firstLine;
+  for (let j = text.indexOf('\n'); j !== -1 && j < at; j = text.indexOf('\n', j + 1)) line++;
+  const reason = at >= text.length ? 'unexpected end of input' : `unexpected ${JSON.stringify(text[at])}`;
+  return { line, reason };
+}

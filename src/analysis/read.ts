@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { TraceSpan } from './model';
-import { TraceInputError, UnknownFormatError } from './read-common';
+import { TraceInputError, UnknownFormatError, describeJsonError } from './read-common';
 import { isJaegerResponse, isJaegerTrace, jaegerToSpans } from './read-jaeger';
 import { isOtlpDocument, otlpToSpans } from './read-otlp';
 import { isZipkinDocument, zipkinToSpans } from './read-zipkin';
@@ -57,27 +57,6 @@ export function spansFromDocument(doc: unknown): TraceSpan[] {
     default:
       throw new UnknownFormatError();
   }
-}
-
-/** The 1-based line of a `JSON.parse` error position, when the message gives one. */
-function errorLine(text: string, err: unknown, firstLine: number): number {
-  const msg = err instanceof Error ? err.message : '';
-  const lc = /\(line (\d+) column \d+\)/.exec(msg);
-  if (lc) return firstLine + Number(lc[1]) - 1;
-  const pos = /at position (\d+)/.exec(msg);
-  const end = pos ? Math.min(Number(pos[1]), text.length) : text.length;
-  let line = firstLine;
-  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) line++;
-  return line;
-}
-
-function shortReason(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  // V8 quotes a snippet of the input in some messages; the line number says where, keep it short.
-  return msg
-    .replace(/, ".*" is not valid JSON$/s, '')
-    .replace(/ in JSON at position \d+.*$/s, '')
-    .replace(/ \(line \d+ column \d+\)$/, '');
 }
 
 function tryParse(line: string): { ok: true; value: unknown } | { ok: false; error: unknown } {
@@ -168,7 +147,7 @@ export async function* readTraceFileBatches(
       if (mode === 'jsonl') {
         const r = tryParse(line);
         if (!r.ok) {
-          noteBad(lineNo, `invalid JSON: ${shortReason(r.error)}`);
+          noteBad(lineNo, `invalid JSON: ${describeJsonError(line).reason}`);
           continue;
         }
         let spans: TraceSpan[];
@@ -226,8 +205,8 @@ export async function* readTraceFileBatches(
     } else if (heldDocs > 0) {
       yield* releaseAsJsonl();
     } else {
-      const at = errorLine(text, r.error, firstLine);
-      throw new TraceInputError(`${file}:${at}: invalid JSON: ${shortReason(r.error)}`, file, at);
+      const { line: at, reason } = describeJsonError(text, firstLine);
+      throw new TraceInputError(`${file}:${at}: invalid JSON: ${reason}`, file, at);
     }
   }
   if (bad > 0) {
@@ -278,8 +257,8 @@ export function parseTraceText(text: string, source: string): TraceSpan[] {
   const firstIdx = lines.findIndex((l) => l.trim() !== '');
   if (firstIdx === -1) return [];
   if (standaloneDocument(lines[firstIdx].trim()) === undefined) {
-    const at = errorLine(text, r.error, 1);
-    throw new TraceInputError(`${source}:${at}: invalid JSON: ${shortReason(r.error)}`, source, at);
+    const { line: at, reason } = describeJsonError(text);
+    throw new TraceInputError(`${source}:${at}: invalid JSON: ${reason}`, source, at);
   }
   // JSONL text: every line must be a trace document.
   const out: TraceSpan[] = [];
@@ -289,7 +268,7 @@ export function parseTraceText(text: string, source: string): TraceSpan[] {
     const doc = standaloneDocument(line);
     if (doc === undefined) {
       const lr = tryParse(line);
-      const why = lr.ok ? 'not a trace document' : `invalid JSON: ${shortReason(lr.error)}`;
+      const why = lr.ok ? 'not a trace document' : `invalid JSON: ${describeJsonError(line).reason}`;
       throw new TraceInputError(`${source}:${i + 1}: ${why}`, source, i + 1);
     }
     for (const s of spansFromDocument(doc)) out.push(s);

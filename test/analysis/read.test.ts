@@ -233,3 +233,23 @@ test('a JSONL file with some bad lines uses the good ones and warns once with th
 test('an empty file yields no spans', async () => {
   assert.deepEqual(await readTraceFile(file('')), []);
 });
+
+test('invalid JSON is located and explained the same way whatever V8 says', async () => {
+  const cases: Array<[string, number, string]> = [
+    ['{"a": [1, 2,]}', 1, 'unexpected "]"'],
+    ['{\n"a": tru\n}', 2, 'unexpected "t"'],
+    ['{\n"a": "x\n}', 2, 'unexpected "\\n"'],
+    ['[\n1,\n2', 3, 'unexpected end of input'],
+    ['{"a" 1}', 1, 'unexpected "1"'],
+    ['{"a":"\\q"}', 1, 'unexpected "q"'],
+    ['[1] 2', 1, 'unexpected "2"'],
+  ];
+  for (const [text, line, reason] of cases) {
+    const p = file(text.replace(/^\{/, '{ '));
+    await assert.rejects(readTraceFile(p), (e: unknown) => {
+      assert.ok(e instanceof TraceInputError);
+      assert.equal(e.message, `${p}:${line}: invalid JSON: ${reason}`, text);
+      return true;
+    });
+  }
+});
