@@ -86,8 +86,16 @@ export function sameServer(a: readonly string[], b: readonly string[]): boolean 
   return false;
 }
 
+/**
+ * Slack on the overlap test, in ms. The OpenTelemetry JS SDK stamps a span's start with
+ * `Date.now()` (whole milliseconds) and derives its end from that, so an upstream span can sit up
+ * to 1 ms earlier than the sub-millisecond clock sockscope stamps exchanges with: a short query's
+ * pg span may seem to end just before its exchange starts.
+ */
+export const CLOCK_SLACK_MS = 1;
+
 function overlaps(u: UpstreamSpan, ex: ExchangeForCoverage): boolean {
-  const uEnd = u.endMs === undefined ? Infinity : u.endMs;
+  const uEnd = u.endMs === undefined ? Infinity : u.endMs + CLOCK_SLACK_MS;
   return u.startMs <= ex.endMs && ex.startMs <= uEnd;
 }
 
