@@ -110,9 +110,8 @@ export interface MatrixRun {
   /** The app's summary line. */
   summary: { ok: boolean; httpPort: number; traceId: string; clients: ClientName[] };
   spans: TraceSpan[];
+  /** What `sockscope gaps --json` printed for the file. */
   gaps: GapsResult;
-  /** How the gaps result was produced. */
-  gapsSource: 'cli' | 'library';
 }
 
 /** Environment for a child: the parent's, minus anything that would change its OpenTelemetry setup. */
@@ -146,17 +145,13 @@ function runNode(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Pro
   });
 }
 
-/** `sockscope gaps --json FILE` through the CLI when it exists, else `analyzeGaps` in-process. */
-export async function gapsJson(file: string): Promise<{ gaps: GapsResult; source: 'cli' | 'library' }> {
-  if (fs.existsSync(CLI_MAIN)) {
-    const r = await runNode(['--import', 'tsx', CLI_MAIN, 'gaps', '--json', file], childEnv({}), 60_000);
-    if (r.code !== 0) {
-      throw new Error(`sockscope gaps --json exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
-    }
-    return { gaps: JSON.parse(r.stdout) as GapsResult, source: 'cli' };
+/** `sockscope gaps --json FILE`, through the CLI in a child process. */
+export async function gapsJson(file: string): Promise<GapsResult> {
+  const r = await runNode(['--import', 'tsx', CLI_MAIN, 'gaps', '--json', file], childEnv({}), 60_000);
+  if (r.code !== 0) {
+    throw new Error(`sockscope gaps --json exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
   }
-  const { analyzeGaps } = await import('../../src/analysis/gaps');
-  return { gaps: analyzeGaps(await readTraceFile(file)), source: 'library' };
+  return JSON.parse(r.stdout) as GapsResult;
 }
 
 /** Runs the matrix app in its own process, then `sockscope gaps --json` on what it wrote. */
@@ -179,8 +174,7 @@ export async function runMatrix(options: MatrixOptions = {}): Promise<MatrixRun>
   if (line === undefined) throw new Error(`matrix app printed no summary:\n${r.stdout}\n${r.stderr}`);
   const summary = JSON.parse(line) as MatrixRun['summary'];
   const spans = await readTraceFile(file);
-  const { gaps, source } = await gapsJson(file);
-  return { file, summary, spans, gaps, gapsSource: source };
+  return { file, summary, spans, gaps: await gapsJson(file) };
 }
 
 /** Removes a run's temporary folder. */
