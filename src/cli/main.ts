@@ -32,7 +32,7 @@ function version(): string {
  * Load a command module only when it runs, so a missing or broken sibling command never stops
  * the others (report and demo are written separately).
  */
-function lazy(command: string, module: string, exportName: string): Runner | undefined {
+export function loadCommand(module: string, exportName: string): Runner | undefined {
   let mod: Record<string, unknown>;
   try {
     mod = require(module) as Record<string, unknown>;
@@ -64,7 +64,7 @@ async function dispatch(argv: string[]): Promise<number> {
     case 'report':
     case 'demo': {
       const run =
-        command === 'report' ? lazy(command, './report', 'runReport') : lazy(command, './demo', 'runDemo');
+        command === 'report' ? loadCommand('./report', 'runReport') : loadCommand('./demo', 'runDemo');
       if (run === undefined) {
         process.stderr.write(`sockscope: ${command} is not available yet\n`);
         return 2;
