@@ -32,6 +32,8 @@ export const OFFICIAL_INSTRUMENTATIONS: Readonly<Record<string, string>> = {
   openai: '@opentelemetry/instrumentation-openai',
   // Packages that send through Node's core `http`/`https`, which instrumentation-http wraps.
   '(app)': '@opentelemetry/instrumentation-http',
+  // With instrumentation-http on, its `http.get` wrapper is the innermost non-Node frame at connect.
+  '@opentelemetry/instrumentation-http': '@opentelemetry/instrumentation-http',
   axios: '@opentelemetry/instrumentation-http',
   'node-fetch': '@opentelemetry/instrumentation-http',
   got: '@opentelemetry/instrumentation-http',
