@@ -66,3 +66,80 @@ export function digestString(text: string): string {
   updateHash(s, text, text.length);
   return digest(s);
 }
+
+/**
+ * Request headers that differ on every request though the request is the same: trace context
+ * that instrumentations inject, request ids. An HTTP request's digest leaves their lines out, or
+ * no two HTTP requests would ever look like duplicates.
+ */
+const VOLATILE_HEADERS = [
+  'traceparent:',
+  'tracestate:',
+  'baggage:',
+  'b3:',
+  'x-b3-',
+  'uber-trace-id:',
+  'uberctx-',
+  'sentry-trace:',
+  'x-datadog-',
+  'x-request-id:',
+  'x-amzn-trace-id:',
+  'x-cloud-trace-context:',
+];
+
+/** Per-digest HTTP state: where we are in the head, and whether the current line is skipped. */
+export interface HttpHashState extends HashState {
+  lineStart: boolean;
+  skipping: boolean;
+  inBody: boolean;
+}
+
+export function newHttpHash(): HttpHashState {
+  return { ...newHash(), lineStart: false, skipping: false, inBody: false };
+}
+
+function code(chunk: Uint8Array | string, i: number): number {
+  return typeof chunk === 'string' ? chunk.charCodeAt(i) : chunk[i];
+}
+
+function volatileAt(chunk: Uint8Array | string, i: number): boolean {
+  for (const name of VOLATILE_HEADERS) {
+    if (i + name.length > chunk.length) continue;
+    let k = 0;
+    while (k < name.length) {
+      let c = code(chunk, i + k);
+      if (c >= 0x41 && c <= 0x5a) c += 32;
+      if (c !== name.charCodeAt(k)) break;
+      k++;
+    }
+    if (k === name.length) return true;
+  }
+  return false;
+}
+
+/** Like `updateHash`, leaving out volatile header lines of an HTTP/1 request head. */
+export function updateHttpHash(s: HttpHashState, chunk: Uint8Array | string, byteLength: number): void {
+  if (s.inBody) return updateHash(s, chunk, byteLength);
+  s.total += byteLength;
+  let h1 = s.h1;
+  let h2 = s.h2;
+  const n = chunk.length;
+  for (let i = 0; i < n && s.hashed < HASH_PREFIX_BYTES; i++) {
+    const c = code(chunk, i);
+    if (s.lineStart) {
+      s.lineStart = false;
+      if (c === 0x0d || c === 0x0a) s.inBody = true; // the blank line ends the head
+      else s.skipping = volatileAt(chunk, i);
+    }
+    if (c === 0x0a) s.lineStart = !s.inBody;
+    if (s.skipping) {
+      if (c === 0x0a) s.skipping = false;
+      continue;
+    }
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 15);
+    s.hashed++;
+  }
+  s.h1 = h1;
+  s.h2 = h2;
+}

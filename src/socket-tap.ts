@@ -6,7 +6,7 @@ import { findSiblingCover, hasCoverageProcessor } from './coverage/processor';
 import { Exchange } from './exchange';
 import { detect } from './protocols';
 import type { DetectInput, ProtocolParser, RequestInfo, ResponseInfo } from './protocols/types';
-import { newHash, updateHash } from './request-hash';
+import { newHash, newHttpHash, updateHash, updateHttpHash, type HttpHashState } from './request-hash';
 import * as sc from './semconv';
 import { emitExchangeSpan, failSpan, linkTarget, type PeerInfo } from './spans';
 import type { Sweepable } from './sweeper';
@@ -15,8 +15,14 @@ import type { TapSettings } from './tap-settings';
 const EMPTY = Buffer.alloc(0);
 const NO_REQUESTS: RequestInfo[] = [];
 const NO_RESPONSES: ResponseInfo[] = [];
-/** Bytes of each direction's first chunk kept for protocol detection (a copy, never the chunk). */
+/** Bytes of each direction kept for protocol detection (a copy, never the chunk). */
 const DETECT_PREFIX = 256;
+/**
+ * Client bytes after which an unrecognised connection stops trying. Some clients write a request
+ * a few bytes at a time (mqtt.js writes CONNECT's first byte alone), so detection accumulates
+ * small writes up to this many bytes, or until the server answers.
+ */
+const DETECT_GIVE_UP = 64;
 /** An exchange still waiting for its first response byte waits this many idle periods. */
 const FIRST_BYTE_WAIT_FACTOR = 30;
 
@@ -57,6 +63,7 @@ export class SocketTap implements Sweepable {
   private parser: ProtocolParser | undefined = undefined;
   private detection = Detection.Pending;
   private serverPrefix: Buffer | undefined = undefined;
+  private clientPrefix: Buffer | undefined = undefined;
   private wrote = false;
   private listeners: Array<[string, (...args: any[]) => void]> | undefined = undefined;
   private serverKeys: string[] | undefined = undefined;
@@ -167,13 +174,7 @@ export class SocketTap implements Sweepable {
     let buf: Buffer | undefined;
     if (this.detection === Detection.Pending) {
       buf = toBuffer(chunk, encoding);
-      this.detectOn({
-        client: buf.subarray(0, DETECT_PREFIX),
-        server: this.serverPrefix ?? EMPTY,
-        port: this.peer.port ?? 0,
-        alpn: alpnOf(this.socket),
-      });
-      this.serverPrefix = undefined;
+      this.detectOnWrite(buf);
     }
     const parser = this.parser;
     let reqs = NO_REQUESTS;
@@ -202,7 +203,10 @@ export class SocketTap implements Sweepable {
     }
     ex.bytesSent += byteLength;
     ex.lastWriteMs = now;
-    if (ex.hash !== undefined) updateHash(ex.hash, chunk, byteLength);
+    if (ex.hash !== undefined) {
+      if ('inBody' in ex.hash) updateHttpHash(ex.hash as HttpHashState, chunk, byteLength);
+      else updateHash(ex.hash, chunk, byteLength);
+    }
     if (reqs.length > 0) {
       let oneWayOnly = true;
       for (let i = 0; i < reqs.length; i++) {
@@ -230,16 +234,7 @@ export class SocketTap implements Sweepable {
     const len = chunk.length;
     if (len === 0) return;
     this.bytesReceived += len;
-    if (this.detection === Detection.Pending && !this.wrote && this.serverPrefix === undefined) {
-      // The server spoke first (MySQL greeting, NATS INFO, SMTP 220): try to recognise it now.
-      const input: DetectInput = {
-        client: EMPTY,
-        server: chunk.subarray(0, DETECT_PREFIX),
-        port: this.peer.port ?? 0,
-        alpn: alpnOf(this.socket),
-      };
-      if (!this.detectOn(input, true)) this.serverPrefix = Buffer.from(input.server);
-    }
+    if (this.detection === Detection.Pending) this.detectOnRead(chunk);
     const parser = this.parser;
     const resps = parser !== undefined ? parser.onServerBytes(chunk) : NO_RESPONSES;
     const open = this.open;
@@ -270,15 +265,65 @@ export class SocketTap implements Sweepable {
     }
   }
 
-  private detectOn(input: DetectInput, serverFirst = false): boolean {
+  private input(client: Buffer, server: Buffer): DetectInput {
+    return { client, server, port: this.peer.port ?? 0, alpn: alpnOf(this.socket) };
+  }
+
+  /** Tries to recognise the protocol from the client's bytes so far (all of them: fewer than 64). */
+  private detectOnWrite(buf: Buffer): void {
+    const prev = this.clientPrefix;
+    const had = prev === undefined ? 0 : prev.length;
+    const head = buf.subarray(0, DETECT_PREFIX - had);
+    const client = prev === undefined ? Buffer.from(head) : Buffer.concat([prev, head]);
+    const input = this.input(client, this.serverPrefix ?? EMPTY);
     const rec = detect(input);
-    if (rec === undefined) {
-      if (!serverFirst) this.detection = Detection.Done;
-      return false;
+    if (rec !== undefined) {
+      this.detected(rec.createParser(input));
+      // Earlier small writes belong to the exchange already open; this chunk is fed by onWrite.
+      if (prev !== undefined) this.applyLate(this.parser!.onClientBytes(prev));
+    } else if (client.length >= DETECT_GIVE_UP) {
+      this.detected(undefined);
+    } else {
+      this.clientPrefix = client;
     }
+  }
+
+  private detectOnRead(chunk: Buffer): void {
+    const server = chunk.subarray(0, DETECT_PREFIX);
+    if (!this.wrote) {
+      // The server spoke first (MySQL greeting, NATS INFO, SMTP 220): try to recognise it now.
+      if (this.serverPrefix !== undefined) return;
+      const input = this.input(EMPTY, server);
+      const rec = detect(input);
+      if (rec !== undefined) this.detected(rec.createParser(input));
+      else this.serverPrefix = Buffer.from(server);
+      return;
+    }
+    // The server answers a short request: last try, with both sides.
+    const client = this.clientPrefix ?? EMPTY;
+    const input = this.input(client, server);
+    const rec = detect(input);
+    this.detected(rec?.createParser(input));
+    if (this.parser !== undefined && client.length > 0) this.applyLate(this.parser.onClientBytes(client));
+  }
+
+  private detected(parser: ProtocolParser | undefined): void {
     this.detection = Detection.Done;
-    this.parser = rec.createParser(input);
-    return true;
+    this.parser = parser;
+    this.clientPrefix = undefined;
+    this.serverPrefix = undefined;
+  }
+
+  /** Requests recognised after their bytes were written count on the newest open exchange. */
+  private applyLate(reqs: RequestInfo[]): void {
+    const ex = this.open[this.open.length - 1];
+    if (ex === undefined) return;
+    for (const r of reqs) {
+      if (r.heartbeat === true) continue;
+      if (ex.request === undefined) ex.request = r;
+      ex.commands++;
+      if (r.oneWay !== true) ex.expected++;
+    }
   }
 
   // ---- exchanges --------------------------------------------------------------------------
@@ -294,7 +339,7 @@ export class SocketTap implements Sweepable {
       (parent !== undefined ? (parent.traceFlags & TraceFlags.SAMPLED) !== 0 : !s.requireParentSpan) &&
       !isTracingSuppressed(ctx);
     const ex = new Exchange(ctx, parent, emit, emit ? coveringScope(parentSpan) : undefined, now);
-    if (emit && s.hashRequests) ex.hash = newHash();
+    if (emit && s.hashRequests) ex.hash = this.parser?.protocol === 'http' ? newHttpHash() : newHash();
     this.open.push(ex);
     return ex;
   }

@@ -6,6 +6,7 @@ import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import { after, beforeEach, test } from 'node:test';
 import { configure, inSpan, parentId, reset, sockscopeSpans, tracer, waitFor } from '../helpers/otel';
 import { connect, roundTrip, startEcho, startServer } from '../helpers/servers';
+import { requireService } from '../helpers/services';
 
 beforeEach(() => {
   configure();
@@ -182,4 +183,17 @@ test('two callers writing to one socket in turn get one exchange each, each unde
   await waitFor(() => sockscopeSpans('exchange').length === 2);
   const parents = sockscopeSpans('exchange').map(parentId).sort();
   assert.deepEqual(parents, [a.spanContext().spanId, b.spanContext().spanId].sort());
+});
+
+test('a request written a few bytes at a time is still recognised (detection accumulates small writes)', async (t) => {
+  if (!(await requireService(t, 'Redis', '127.0.0.1', 6379))) return;
+  const s = await connect(6379);
+  const reply = new Promise<Buffer>((r) => s.once('data', r));
+  for (const byte of Buffer.from('*1\r\n$4\r\nPING\r\n')) s.write(Buffer.from([byte]));
+  assert.equal((await reply).toString(), '+PONG\r\n');
+  s.destroy();
+  await waitFor(() => sockscopeSpans('exchange').length === 1);
+  const [e] = sockscopeSpans('exchange');
+  assert.equal(e.name, 'redis PING');
+  assert.equal(e.attributes['sockscope.bytes_sent'], 14);
 });

@@ -2,7 +2,8 @@
  * One tracer provider per test process, with an in-memory exporter, the coverage processor and
  * sockscope enabled. Tests reconfigure the instrumentation with `setConfig` and `reset()` between cases.
  */
-import { context, trace, type Span } from '@opentelemetry/api';
+import { context, propagation, trace, type Span } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -16,6 +17,7 @@ export const provider = new NodeTracerProvider({
 });
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 trace.setGlobalTracerProvider(provider);
+propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 
 export const instrumentation = new SocketInstrumentation({ exchangeIdleMs: 100 });
 instrumentation.setTracerProvider(provider);
