@@ -12,7 +12,7 @@
  *
  * The rules are documented with `DEFAULT_THRESHOLDS` below and in docs/report.md.
  */
-import { findCovering, serverKeys, type UpstreamSpan } from '../coverage/rule';
+import { findCovering, sameServer, serverKeys, type UpstreamSpan } from '../coverage/rule';
 import { asUpstream, isExchangeSpan, isOpaqueConnectionSpan } from './exchanges';
 import type { TraceSpan } from './model';
 
@@ -118,7 +118,7 @@ export interface Call {
   exchangeSpans: TraceSpan[];
   /** Round trips: exchange spans, or 1 for a call seen only as an upstream span. */
   roundTrips: number;
-  /** Earliest start and latest end over the upstream span and the exchanges. */
+  /** First exchange start and last exchange end; the upstream span's times when it has no exchange. */
   startMs: number;
   endMs: number;
   /** When the bytes were on the wire: the exchanges, or the upstream span when there are none. */
@@ -160,6 +160,8 @@ export interface UnitInstance {
 /** Everything the report needs from one set of spans. */
 export interface TraceAnalysis {
   units: UnitInstance[];
+  /** Network round trips in the input (each covered call once). */
+  roundTrips: number;
   findings: Finding[];
   /** Spans by trace id, as given (the HTML waterfall draws them). */
   traces: Map<string, TraceSpan[]>;
@@ -251,7 +253,7 @@ function protocolOf(span: TraceSpan): string | undefined {
 
 function operationOf(span: TraceSpan): string | undefined {
   const a = span.attributes;
-  return (
+  const fromAttributes =
     str(a['sockscope.operation']) ??
     str(a['db.operation.name']) ??
     str(a['db.operation']) ??
@@ -259,8 +261,12 @@ function operationOf(span: TraceSpan): string | undefined {
     str(a['messaging.operation']) ??
     str(a['http.request.method']) ??
     str(a['http.method']) ??
-    str(a['rpc.method'])
-  );
+    str(a['rpc.method']);
+  if (fromAttributes !== undefined) return fromAttributes;
+  // Database spans without an operation attribute name it in the span name (`pg.query:SELECT db`).
+  if (str(a['db.system.name']) ?? str(a['db.system']))
+    return /(?:^|[\s:.])([A-Z][A-Z_]{2,})(?=\s|$)/.exec(span.name)?.[1];
+  return undefined;
 }
 
 /** An upstream client span that describes a call even when it covers no exchange in the data. */
@@ -358,6 +364,7 @@ class TraceModel {
       return call;
     };
     exchanges.sort((a, b) => a.startMs - b.startMs);
+    const assigned = new Set<string>();
     for (const ex of exchanges) {
       const parent = ex.parentSpanId === undefined ? undefined : upstreamById.get(ex.parentSpanId);
       const siblings = upstreamByParent.get(ex.parentSpanId ?? '') ?? [];
@@ -371,7 +378,13 @@ class TraceModel {
         parent,
         siblings,
       );
-      const coverSpan = cover === undefined ? undefined : this.byId.get(cover.spanId);
+      const coverSpan =
+        cover === undefined
+          ? undefined
+          : this.byId.get(
+              cover === parent ? cover.spanId : this.bestSibling(ex, cover, siblings, assigned).spanId,
+            );
+      if (coverSpan !== undefined) assigned.add(coverSpan.spanId);
       let call: Call;
       if (coverSpan !== undefined) {
         call = upstreamCall(coverSpan);
@@ -389,6 +402,35 @@ class TraceModel {
     }
     for (const c of this.calls) this.finishCall(c);
     this.calls.sort((a, b) => a.startMs - b.startMs);
+  }
+
+  /**
+   * The rule says the exchange is covered by a sibling; when several siblings qualify (a client
+   * that queues queries starts its next span before the previous exchange ends), the call is the
+   * one overlapping the exchange most (on a tie, one that has no exchange yet).
+   */
+  private bestSibling(
+    ex: TraceSpan,
+    found: UpstreamSpan,
+    siblings: UpstreamSpan[],
+    assigned: Set<string>,
+  ): UpstreamSpan {
+    const servers = serverKeys(ex.attributes);
+    let best = found;
+    let bestScore = -Infinity;
+    for (const u of siblings) {
+      if (u.servers.length > 0 && !sameServer(u.servers, servers)) continue;
+      if (u.servers.length === 0 && found.servers.length > 0) continue;
+      const overlap = Math.min(ex.endMs, u.endMs ?? Infinity) - Math.max(ex.startMs, u.startMs);
+      if (overlap < 0) continue;
+      // Largest overlap; on a tie (1 µs), the span with no exchange yet.
+      const score = Math.round(overlap * 1000) * 2 + (assigned.has(u.spanId) ? 0 : 1);
+      if (score > bestScore) {
+        best = u;
+        bestScore = score;
+      }
+    }
+    return best;
   }
 
   private newCall(id: string, parentSpanId: string | undefined, upstream: TraceSpan | undefined): Call {
@@ -420,8 +462,11 @@ class TraceModel {
   private finishCall(c: Call): void {
     const exs = c.exchangeSpans;
     const all = c.upstream === undefined ? exs : [c.upstream, ...exs];
-    c.startMs = Math.min(...all.map((s) => s.startMs));
-    c.endMs = Math.max(...all.map((s) => s.endMs));
+    // Exchanges when there are any: all on sockscope's clock, so the order of calls is exact. An
+    // upstream span's times come from the SDK's clock, which can be a millisecond or more apart.
+    const timed = exs.length > 0 ? exs : all;
+    c.startMs = Math.min(...timed.map((s) => s.startMs));
+    c.endMs = Math.max(...timed.map((s) => s.endMs));
     c.roundTrips = Math.max(1, exs.length);
     c.network = exs.length > 0 ? exs.map((s) => [s.startMs, s.endMs]) : [[c.startMs, c.endMs]];
     const first = exs[0];
@@ -679,7 +724,11 @@ function duplicateGroups(calls: Call[]): Call[][] {
   return [...groups.values()].flat().filter((g) => g.length >= 2);
 }
 
-function analyseTrace(traceId: string, spans: TraceSpan[], t: ReportThresholds): UnitInstance[] {
+function analyseTrace(
+  traceId: string,
+  spans: TraceSpan[],
+  t: ReportThresholds,
+): { units: UnitInstance[]; roundTrips: number } {
   const model = new TraceModel(traceId, spans);
   const chains = new Map<Call, UnitInstance[]>();
   for (const c of model.calls) {
@@ -757,7 +806,7 @@ function analyseTrace(traceId: string, spans: TraceSpan[], t: ReportThresholds):
   }
   for (const u of model.units.values())
     u.findings.sort((a, b) => b.estimatedSavingsMs - a.estimatedSavingsMs);
-  return [...model.units.values()];
+  return { units: [...model.units.values()], roundTrips: model.calls.reduce((a, c) => a + c.roundTrips, 0) };
 }
 
 /** Group spans by trace id, keeping input order within each trace. */
@@ -783,11 +832,16 @@ export function analyseTraces(
   const t = resolveThresholds(thresholds);
   const traces = groupByTrace(spans);
   const units: UnitInstance[] = [];
-  for (const [traceId, list] of traces) units.push(...analyseTrace(traceId, list, t));
+  let roundTrips = 0;
+  for (const [traceId, list] of traces) {
+    const r = analyseTrace(traceId, list, t);
+    units.push(...r.units);
+    roundTrips += r.roundTrips;
+  }
   const findings = units
     .flatMap((u) => u.findings)
     .sort((a, b) => b.estimatedSavingsMs - a.estimatedSavingsMs);
-  return { units, findings, traces };
+  return { units, roundTrips, findings, traces };
 }
 
 /** The findings alone, largest estimated savings first. */

@@ -410,9 +410,7 @@ export function renderHtml(report: Report, analysis: TraceAnalysis, options: Htm
     else list.push(f);
   }
   const totalSavings = analysis.findings.reduce((a, f) => a + f.estimatedSavingsMs, 0);
-  const exchanges = report.functions
-    .filter((f) => f.kind !== 'function')
-    .reduce((a, f) => a + f.exchanges, 0);
+  const exchanges = analysis.roundTrips;
   const stats = [
     [String(analysis.traces.size), 'traces'],
     [String(report.functions.length), 'functions and entry spans'],

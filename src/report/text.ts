@@ -93,9 +93,7 @@ function functionBlock(f: FunctionReport, color: boolean): string {
 /** The whole terminal report. */
 export function renderText(report: Report, analysis: TraceAnalysis, options: TextOptions = {}): string {
   const color = options.color === true;
-  const exchanges = report.functions
-    .filter((f) => f.kind !== 'function')
-    .reduce((a, f) => a + f.exchanges, 0);
+  const exchanges = analysis.roundTrips;
   const n = analysis.findings.length;
   const t = analysis.traces.size;
   const header =

@@ -135,3 +135,12 @@ test('findings of the same shape over many traces are summarised, largest total 
   assert.equal(duplicate.type, 'duplicate');
   assert.equal(duplicate.occurrences, 3);
 });
+
+test('the total of round trips counts calls made inside traced functions at the top of a trace', () => {
+  const rec = new TraceRecorder();
+  const job = rec.fn('nightlyJob', undefined, { start: 0, end: 10 });
+  rec.exchange(job, { protocol: 'redis', operation: 'GET', server: 'cache:6379', start: 1, end: 2 });
+  const { analysis, report } = reportFromSpans(rec.spans());
+  assert.equal(analysis.roundTrips, 1);
+  assert.equal(report.functions[0].kind, 'function');
+});
