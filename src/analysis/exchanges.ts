@@ -43,9 +43,13 @@ export function isExchangeSpan(span: TraceSpan): boolean {
  */
 export function isOpaqueConnectionSpan(span: TraceSpan): boolean {
   const opaque = span.attributes['sockscope.opaque'];
+  // When sockscope saw its streams (the HTTP/2 tap makes each stream an exchange span), the
+  // connection is not counted again; only a session whose calls were invisible stands in for them.
+  const streams = Number(span.attributes['sockscope.exchanges'] ?? 0);
   return (
     span.attributes['sockscope.kind'] === 'connection' &&
     (opaque === true || opaque === 'true') &&
+    !(streams > 0) &&
     isSockscopeSpan(span)
   );
 }
