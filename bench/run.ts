@@ -3,7 +3,7 @@
  *
  *   --rounds N   interleaved rounds per scenario group (default 5, at least 1)
  *   --smoke      one short round of everything; prints the report, writes only to a temp file
- *   --only IDS   comma-separated groups to run: loop-redis, loop-echo, ioredis, churn, memory
+ *   --only IDS   comma-separated groups: loop-redis, loop-echo, ioredis, ioredis-per20, churn, memory
  *   --source     measure src/ through tsx instead of src/ compiled by tsc (see lib/sockscope.ts)
  *
  * A full run writes bench/results/latest.json and latest.md. Timings never fail the run; the exit
@@ -121,6 +121,7 @@ async function main(): Promise<number> {
     if (want('loop-redis')) defs.push(loopGroup(redisPeer(), size.loop));
     if (want('loop-echo')) defs.push(loopGroup(echoP, size.loop));
     if (want('ioredis')) defs.push(ioredisGroup(Redis, size.ioredis));
+    if (want('ioredis-per20')) defs.push(ioredisGroup(Redis, size.ioredis, 20));
     if (want('churn')) defs.push(churnGroup(echoP, size.churn));
     for (const d of defs) {
       log(`${d.title}: ${d.variants.map((x) => x.id).join(' ')} x ${opts.rounds} rounds`);
