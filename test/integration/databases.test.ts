@@ -21,7 +21,7 @@ const pgAttrs = (op: string) => db('postgresql', 'postgresql', op, '3.0');
 const myAttrs = (op: string) => db('mysql', 'mysql', op);
 const redisAttrs = (op: string) => db('redis', 'redis', op);
 
-test('pg: the startup, a simple query and a parameterised query are postgresql exchanges ended by ReadyForQuery', async (t) => {
+test('pg: the startup, simple, parameterised and transaction statements are postgresql exchanges ended by ReadyForQuery', async (t) => {
   if (!(await requireService(t, 'PostgreSQL', PG.host, PG.port))) return;
   const { Client } = await import('pg');
   const c = new Client(PG);
