@@ -17,7 +17,10 @@ import {
   context,
   type TracerProvider,
 } from '@opentelemetry/api';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import { gc, median } from './lib/harness';
 import { sockscopeModules } from './lib/sockscope';
@@ -239,44 +242,47 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`round ${r + 1}/${o.rounds}: ${line.join(', ')} ns\n`);
   }
+  let text = '';
+  const out = (t: string) => {
+    text += t;
+  };
   // Derived figures use CPU time: on a loaded machine wall time also counts time spent preempted.
   const med = (id: string) => median(cpu.get(id) ?? []);
   const medWall = (id: string) => median(wall.get(id) ?? []);
-  process.stdout.write(
-    `\nHot path, ns per iteration (median of ${o.rounds} rounds x ${o.iterations} iterations)\n\n`,
-  );
-  process.stdout.write(
+  out(`\nHot path, ns per iteration (median of ${o.rounds} rounds x ${o.iterations} iterations)\n\n`);
+  out(
     '| variant | ns / iteration | CPU ns / iteration | spans exported (round 1) |\n| --- | ---: | ---: | --- |\n',
   );
   for (const v of variants) {
-    process.stdout.write(
+    out(
       `| ${v.id}: ${v.label} | ${medWall(v.id).toFixed(0)} | ${med(v.id).toFixed(0)} | ${seen.get(v.id) ?? ''} |\n`,
     );
   }
   const d = (a: string, b: string) => (wall.has(a) && wall.has(b) ? (med(a) - med(b)).toFixed(0) : 'n/a');
-  process.stdout.write('\nDerived (CPU ns):\n');
-  process.stdout.write(
-    `- sockscope per write() call, no span (write-none - write-node): ${d('write-none', 'write-node')}\n`,
-  );
-  process.stdout.write(
+  out('\nDerived (CPU ns):\n');
+  out(`- sockscope per write() call, no span (write-none - write-node): ${d('write-none', 'write-node')}\n`);
+  out(
     `- sockscope per write() continuing an exchange, 'all' (write-all - write-node): ${d('write-all', 'write-node')}\n`,
   );
-  process.stdout.write(`- sockscope per push() (push-all - push-node): ${d('push-all', 'push-node')}\n`);
-  process.stdout.write(`- per exchange, bookkeeping only (none - node): ${d('none', 'node')}\n`);
-  process.stdout.write(`- per exchange, unsampled parent (unsampled - node): ${d('unsampled', 'node')}\n`);
-  process.stdout.write(
+  out(`- sockscope per push() (push-all - push-node): ${d('push-all', 'push-node')}\n`);
+  out(`- per exchange, bookkeeping only (none - node): ${d('none', 'node')}\n`);
+  out(`- per exchange, unsampled parent (unsampled - node): ${d('unsampled', 'node')}\n`);
+  out(
     `- per exchange, sockscope's own span work without the SDK (all-noop - node): ${d('all-noop', 'node')}\n`,
   );
-  process.stdout.write(
-    `- per exchange, whole cost with the SDK span (all-sdk - node): ${d('all-sdk', 'node')}\n`,
-  );
-  process.stdout.write(
-    `- of which the request hash (all-sdk - all-sdk-nohash): ${d('all-sdk', 'all-sdk-nohash')}\n`,
-  );
-  process.stdout.write(`- the floor: one bare SDK span (floor - node): ${d('floor', 'node')}\n`);
+  out(`- per exchange, whole cost with the SDK span (all-sdk - node): ${d('all-sdk', 'node')}\n`);
+  out(`- of which the request hash (all-sdk - all-sdk-nohash): ${d('all-sdk', 'all-sdk-nohash')}\n`);
+  out(`- the floor: one bare SDK span (floor - node): ${d('floor', 'node')}\n`);
   if (wall.has('all-sdk') && wall.has('floor') && wall.has('node')) {
     const ratio = (med('all-sdk') - med('node')) / (med('floor') - med('node'));
-    process.stdout.write(`- sockscope's whole cost / the floor span's cost: ${ratio.toFixed(2)}x\n`);
+    out(`- sockscope's whole cost / the floor span's cost: ${ratio.toFixed(2)}x\n`);
+  }
+  process.stdout.write(text);
+  if (o.only === undefined && o.iterations >= 100_000) {
+    const c = cpus();
+    const meta = `${new Date().toISOString()}, ${c[0]?.model.trim() ?? 'unknown'} x ${c.length}, Node ${process.version}, load ${loadavg()[0].toFixed(2)}; sockscope: ${sockscopeModules().origin}\n`;
+    mkdirSync(join(__dirname, 'results'), { recursive: true });
+    writeFileSync(join(__dirname, 'results', 'hot-path.md'), `# sockscope hot path\n\n${meta}${text}`);
   }
 }
 
