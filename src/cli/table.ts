@@ -92,19 +92,25 @@ const shortScope = (s: string): string => s.replace(/^@opentelemetry\//, '');
 
 /** The `sockscope gaps` table: one line per row, biggest blind spot first, and a totals line. */
 export function renderGapsTable(result: GapsResult, options: { color?: boolean } = {}): string {
+  // Suggestions are sentences: they go under the table, one line per row that needs one, so the
+  // table itself fits a 100-column terminal.
   const columns: Column[] = [
     { header: 'CALLER' },
     { header: 'PROTOCOL' },
     { header: 'SERVER' },
     { header: 'EXCHANGES', align: 'right' },
     { header: 'COVERED', align: 'right' },
-    { header: 'UNCOVERED', align: 'right' },
-    { header: 'UNCOVERED TIME', align: 'right' },
+    { header: 'GAPS', align: 'right' },
+    { header: 'GAP TIME', align: 'right' },
     { header: 'COVERED BY' },
-    { header: 'SUGGESTION' },
   ];
+  const notes: string[] = [];
   const rows: Cell[][] = result.rows.map((r) => {
     const gap = r.uncovered > 0;
+    if (r.suggestion !== SUGGEST_COVERED) {
+      const where = `${r.callerPackage} -> ${r.protocol} ${r.server}`;
+      notes.push(`${where}: ${paint(r.suggestion, gap ? 'yellow' : undefined, options.color === true)}`);
+    }
     return [
       r.callerPackage,
       r.protocol,
@@ -114,7 +120,6 @@ export function renderGapsTable(result: GapsResult, options: { color?: boolean }
       { text: String(r.uncovered), colour: gap ? 'red' : undefined },
       { text: gap ? formatMs(r.uncoveredTimeMs) : '-', colour: gap ? 'red' : undefined },
       r.coveredBy.length === 0 ? '-' : r.coveredBy.map(shortScope).join(', '),
-      { text: r.suggestion, colour: r.suggestion === SUGGEST_COVERED ? 'green' : gap ? 'yellow' : undefined },
     ];
   });
   const t = result.totals;
@@ -129,9 +134,10 @@ export function renderGapsTable(result: GapsResult, options: { color?: boolean }
       String(t.covered),
       { text: String(t.uncovered), colour: t.uncovered > 0 ? 'red' : undefined },
       formatMs(Math.round(uncoveredTime * 1000) / 1000),
-      '',
-      `${pct}% of exchanges uncovered`,
+      `${pct}% uncovered`,
     ],
   ];
-  return renderTable(columns, rows, { color: options.color, footer });
+  const table = renderTable(columns, rows, { color: options.color, footer });
+  if (notes.length === 0) return table;
+  return `${table.replace(/\n+$/, '')}\n\nwhat to do:\n${notes.map((n) => `  ${n}\n`).join('')}`;
 }

@@ -58,7 +58,11 @@ test('the gaps table has a totals line after a rule', () => {
     totals: { exchanges: 3, covered: 0, uncovered: 3 },
   }).split('\n');
   assert.match(out[2], /^-+$/);
-  assert.match(out[3], /^total +1 row +3 +0 +3 +4\.5 ms +100% of exchanges uncovered$/);
+  assert.match(out[3], /^total +1 row +3 +0 +3 +4\.5 ms +100% uncovered$/);
+  assert.equal(
+    out[6],
+    "  nats -> nats nats:4222: no official instrumentation: sockscope's spans are your visibility",
+  );
 });
 
 test('durations read naturally', () => {
