@@ -190,16 +190,13 @@ describe('coverage matrix: every official instrumentation on', () => {
     },
   );
 
-  test(
-    'mqtt exchanges are recognised as MQTT',
-    {
-      todo: 'mqtt.js writes CONNECT as 9 write() calls, the first 1 byte long; detection looks at the first write only',
-    },
-    async (t) => {
-      if (!(await servicesUp(t)) || run === undefined) return;
-      assert.equal(rowOf(run, 'mqtt').protocol, 'mqtt');
-    },
-  );
+  test('mqtt and nats exchanges are recognised by protocol and named by operation', async (t) => {
+    if (!(await servicesUp(t)) || run === undefined) return;
+    assert.equal(rowOf(run, 'mqtt').protocol, 'mqtt');
+    assert.equal(rowOf(run, 'nats').protocol, 'nats');
+    const mqttOps = spansOf(run, 'mqtt', 'exchange').map(opOf);
+    for (const op of ['CONNECT', 'SUBSCRIBE', 'PUBLISH']) assert.ok(mqttOps.includes(op), `mqtt ${op}`);
+  });
 
   test(
     'gaps counts, row by row, the same covered and uncovered exchanges as the run-time processor',
