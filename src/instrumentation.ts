@@ -129,6 +129,7 @@ class Runtime {
           peerPort: port,
           callerPackage: undefined,
         });
+        tap.established();
         this.live.add(tap);
       }
     }

@@ -128,7 +128,8 @@ export function updateHttpHash(s: HttpHashState, chunk: Uint8Array | string, byt
     const c = code(chunk, i);
     if (s.lineStart) {
       s.lineStart = false;
-      if (c === 0x0d || c === 0x0a) s.inBody = true; // the blank line ends the head
+      if (c === 0x0d || c === 0x0a)
+        s.inBody = true; // the blank line ends the head
       else s.skipping = volatileAt(chunk, i);
     }
     if (c === 0x0a) s.lineStart = !s.inBody;

@@ -8,7 +8,7 @@ import { detect } from './protocols';
 import type { DetectInput, ProtocolParser, RequestInfo, ResponseInfo } from './protocols/types';
 import { newHash, newHttpHash, updateHash, updateHttpHash, type HttpHashState } from './request-hash';
 import * as sc from './semconv';
-import { emitExchangeSpan, failSpan, linkTarget, type PeerInfo } from './spans';
+import { describeError, emitExchangeSpan, failSpan, linkTarget, type PeerInfo } from './spans';
 import type { Sweepable } from './sweeper';
 import type { TapSettings } from './tap-settings';
 
@@ -58,6 +58,8 @@ export class SocketTap implements Sweepable {
   exchanges = 0;
   heartbeats = 0;
   closed = false;
+  /** The socket finished connecting (and its TLS handshake), or was first seen connected. */
+  connected = false;
   connSpan: Span | undefined = undefined;
   private readonly open: Exchange[] = [];
   private parser: ProtocolParser | undefined = undefined;
@@ -89,12 +91,12 @@ export class SocketTap implements Sweepable {
     const onConnect = () => {
       this.learnPeer();
       span.addEvent('connect');
-      if (!tls) this.unwatch();
+      if (!tls) this.established();
     };
     const onSecure = () => {
       this.learnTls(span);
       span.addEvent('tls.handshake');
-      this.unwatch();
+      this.established();
     };
     this.listeners = [
       ['lookup', onLookup],
@@ -108,12 +110,18 @@ export class SocketTap implements Sweepable {
   private watchPeerOnly(tls: boolean): void {
     const onConnect = () => {
       this.learnPeer();
-      if (!tls) this.unwatch();
+      if (!tls) this.established();
     };
-    const onSecure = () => this.unwatch();
+    const onSecure = () => this.established();
     this.listeners = [['connect', onConnect]];
     if (tls) this.listeners.push(['secureConnect', onSecure]);
     for (const [ev, fn] of this.listeners) this.socket.on(ev, fn);
+  }
+
+  /** Connected (and TLS established): the connect-phase listeners are removed. */
+  established(): void {
+    this.connected = true;
+    this.unwatch();
   }
 
   private unwatch(): void {
@@ -191,10 +199,16 @@ export class SocketTap implements Sweepable {
     const open = this.open;
     let ex = open.length > 0 ? open[open.length - 1] : undefined;
     let fresh = false;
+    let oneWayWrite = reqs.length > 0;
+    for (let i = 0; i < reqs.length; i++)
+      if (reqs[i].oneWay !== true && reqs[i].heartbeat !== true) oneWayWrite = false;
     if (
       ex === undefined ||
       (ex.bytesReceived > 0 && !(framed && reqs.length === 0)) ||
-      (framed && reqs.length > 0 && ex.ctx !== ctx && ex.expected > 0)
+      // Another caller's request while one awaits its answer: its own exchange, paired in order.
+      (framed && reqs.length > 0 && ex.ctx !== ctx && ex.expected > 0) ||
+      // A request with no answer (AMQP basic.publish) written while another awaits one: its own.
+      (framed && oneWayWrite && ex.expected > 0)
     ) {
       // Unframed: a write after received data ends the previous exchange at its last byte.
       if (ex !== undefined && !framed) this.finish(ex, undefined);
@@ -372,7 +386,7 @@ export class SocketTap implements Sweepable {
       coveredBy,
       linkTarget(this.connSpan),
       // A socket failing mid-exchange fails the exchange; a clean close after a reply does not.
-      ex.bytesReceived === 0 || ex.received < ex.expected ? socketError : undefined,
+      unanswered(ex) ? socketError : undefined,
     );
   }
 
@@ -411,6 +425,8 @@ export class SocketTap implements Sweepable {
     this.closed = true;
     this.unwatch();
     const open = this.open;
+    // An exchange still waiting for (part of) its answer fails with the socket.
+    const hadOpen = open.some(unanswered);
     while (open.length > 0) this.finish(open[0], err ?? undefined);
     this.settings.sweeper.delete(this);
     const span = this.connSpan;
@@ -432,10 +448,20 @@ export class SocketTap implements Sweepable {
       span.setAttribute(sc.ATTR_SOCKSCOPE_BYTES_RECEIVED, received);
       span.setAttribute(sc.ATTR_SOCKSCOPE_EXCHANGES, this.exchanges);
       if (this.heartbeats > 0) span.setAttribute(sc.ATTR_SOCKSCOPE_HEARTBEATS, this.heartbeats);
-      if (err != null) failSpan(span, err);
+      if (err != null) {
+        // A failure while connecting or in the middle of an exchange failed a call; an idle
+        // keep-alive socket reset by its peer (undici's UND_ERR_SOCKET) is how it ended, not an error.
+        if (!this.connected || hadOpen) failSpan(span, err);
+        else span.addEvent('close', { [sc.ATTR_ERROR_TYPE]: describeError(err).type });
+      }
     }
     span.end();
   }
+}
+
+/** Nothing came back yet, or framing says the answer is incomplete. */
+function unanswered(ex: Exchange): boolean {
+  return ex.bytesReceived === 0 || ex.received < ex.expected;
 }
 
 function toBuffer(chunk: Uint8Array | string, encoding: BufferEncoding | undefined): Buffer {

@@ -19,10 +19,7 @@ export interface SocketTarget {
  * must match), or a function returning true for sockets to leave alone.
  */
 export type IgnoreMatcher =
-  | string
-  | RegExp
-  | { host?: string | RegExp; port?: number }
-  | ((target: SocketTarget) => boolean);
+  string | RegExp | { host?: string | RegExp; port?: number } | ((target: SocketTarget) => boolean);
 
 /** Configuration of `SocketInstrumentation`. */
 export interface SocketInstrumentationConfig extends InstrumentationConfig {

@@ -7,7 +7,7 @@ import * as tls from 'node:tls';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { after, beforeEach, test } from 'node:test';
 import { configure, inSpan, parentId, reset, sockscopeSpans, waitFor } from '../helpers/otel';
-import { roundTrip, startEcho, startLineServer } from '../helpers/servers';
+import { roundTrip, startEcho, startLineServer, startServer } from '../helpers/servers';
 
 const cert = readFileSync(join(__dirname, '../fixtures/tls/cert.pem'));
 const key = readFileSync(join(__dirname, '../fixtures/tls/key.pem'));
@@ -216,5 +216,39 @@ test('requireParentSpan: false traces root exchanges, true emits nothing without
     s.destroy();
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(sockscopeSpans().length, requireParentSpan ? 0 : 2);
+  }
+});
+
+test('a peer resetting an idle connection is recorded as a close event, not an error; mid-exchange it is an error', async () => {
+  let mode: 'idle' | 'mid' = 'idle';
+  const peer = await startServer((s) =>
+    s.on('data', () => {
+      if (mode === 'idle') {
+        s.write('ok');
+        setTimeout(() => s.resetAndDestroy(), 20);
+      } else s.resetAndDestroy(); // never answers
+    }),
+  );
+  after(() => peer.close());
+  for (const m of ['idle', 'mid'] as const) {
+    mode = m;
+    reset();
+    const s = net.connect(peer.port, '127.0.0.1');
+    s.on('error', () => {}); // the app handles its errors
+    await new Promise((r) => s.once('connect', r));
+    s.write('request');
+    await new Promise((r) => s.once('close', r));
+    await waitFor(() => sockscopeSpans('connection').length === 1);
+    const [c] = sockscopeSpans('connection');
+    const [e] = sockscopeSpans('exchange');
+    if (m === 'idle') {
+      assert.equal(c.status.code, SpanStatusCode.UNSET);
+      assert.equal(c.events.find((ev) => ev.name === 'close')?.attributes?.['error.type'], 'ECONNRESET');
+      assert.equal(e.status.code, SpanStatusCode.UNSET);
+    } else {
+      assert.equal(c.status.code, SpanStatusCode.ERROR);
+      assert.equal(e.status.code, SpanStatusCode.ERROR);
+      assert.equal(e.attributes['error.type'], 'ECONNRESET');
+    }
   }
 });

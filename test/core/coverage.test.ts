@@ -153,11 +153,14 @@ test('identical HTTP requests share a request hash although the trace headers in
   const { port } = server.address() as AddressInfo;
   const seen: string[] = [];
   await inSpan('handler', async () => {
-    for (const path of ['/same', '/same', '/other']) seen.push(await (await fetch(`http://127.0.0.1:${port}${path}`)).text());
+    for (const path of ['/same', '/same', '/other'])
+      seen.push(await (await fetch(`http://127.0.0.1:${port}${path}`)).text());
   });
   assert.ok(seen[0] !== '' && seen[0] !== seen[1], 'each request carried its own traceparent');
   await waitFor(() => sockscopeSpans('exchange').length === 3);
-  const ex = sockscopeSpans('exchange').sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]);
+  const ex = sockscopeSpans('exchange').sort(
+    (a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1],
+  );
   const hashes = ex.map((e) => e.attributes['sockscope.request.hash']);
   assert.equal(hashes[0], hashes[1]);
   assert.notEqual(hashes[0], hashes[2]);
