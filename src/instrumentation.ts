@@ -13,6 +13,7 @@ import { nowMs } from './clock';
 import { connectTarget } from './connect-args';
 import { wrapRequest, type Http2Host } from './http2-tap';
 import { isIgnored } from './ignore';
+import { install, uninstall } from './prototype-patch';
 import { SCOPE_NAME } from './semconv';
 import { SocketTap, type TappedSocket } from './socket-tap';
 import { startConnectionSpan, type PeerInfo } from './spans';
@@ -292,10 +293,8 @@ const patches = {
 };
 
 type PatchName = keyof typeof patches;
-/** Methods `net.Socket.prototype` owns are wrapped with shimmer; inherited ones are shadowed. */
-const OWN: PatchName[] = ['connect', 'end', '_destroy'];
-const INHERITED: PatchName[] = ['write', 'push'];
-const kShadow = Symbol('sockscope.shadow');
+/** Own methods of `net.Socket.prototype` and inherited ones (`write`, `push`), shadowed there. */
+const NET_METHODS: PatchName[] = ['connect', 'write', 'end', 'push', '_destroy'];
 
 /**
  * SocketInstrumentation: a span for every client socket connection and for every
@@ -361,23 +360,7 @@ export class SocketInstrumentation extends InstrumentationBase<SocketInstrumenta
   }
 
   private patchNet(m: typeof net): void {
-    const proto = m.Socket.prototype as unknown as Record<string | symbol, any>;
-    for (const name of OWN) {
-      if (!isWrapped(proto[name])) this._wrap(proto, name, patches[name]);
-    }
-    for (const name of INHERITED) {
-      const current = proto[name];
-      if (current?.[kShadow] !== undefined) continue;
-      const own = Object.getOwnPropertyDescriptor(proto, name);
-      const wrapped = patches[name](current);
-      Object.defineProperty(wrapped, kShadow, { value: { own } });
-      Object.defineProperty(proto, name, {
-        value: wrapped,
-        writable: true,
-        configurable: true,
-        enumerable: false,
-      });
-    }
+    for (const name of NET_METHODS) install(m.Socket.prototype, name, patches[name]);
   }
 
   // ClientHttp2Session is not exported: its prototype's request() is wrapped at the first connect().
@@ -413,16 +396,8 @@ export class SocketInstrumentation extends InstrumentationBase<SocketInstrumenta
   }
 
   private unpatchNet(m: typeof net): void {
-    const proto = m.Socket.prototype as unknown as Record<string | symbol, any>;
-    for (const name of OWN) {
-      if (isWrapped(proto[name])) this._unwrap(proto, name);
-    }
-    for (const name of INHERITED) {
-      const shadow = proto[name]?.[kShadow] as { own: PropertyDescriptor | undefined } | undefined;
-      if (shadow === undefined) continue;
-      if (shadow.own !== undefined) Object.defineProperty(proto, name, shadow.own);
-      else delete proto[name];
-    }
+    // A wrapper another instrumentation has stacked on top stays, inert: `owner` is cleared.
+    for (const name of NET_METHODS) uninstall(m.Socket.prototype, name);
   }
 }
 
