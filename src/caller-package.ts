@@ -5,6 +5,8 @@ const APP = '(app)';
 const selfRoot = __dirname.slice(0, __dirname.lastIndexOf(sep) + 1);
 const selfDirs = [`${selfRoot}dist${sep}`, `${selfRoot}src${sep}`];
 const NM = `${sep}node_modules${sep}`;
+/** Packages that only wrap other code: a frame of theirs names no caller. */
+const WRAPPERS = new Set(['shimmer', 'require-in-the-middle', 'import-in-the-middle', 'dd-trace', 'newrelic']);
 
 function packageOf(file: string): string | undefined {
   const i = file.lastIndexOf(NM);
@@ -36,7 +38,10 @@ export function callerPackage(): string {
     const file = frameFile(line);
     if (file === undefined || file.startsWith('node:')) continue;
     if (selfDirs.some((d) => file.startsWith(d))) continue;
-    return packageOf(file) ?? APP;
+    const pkg = packageOf(file);
+    // Other instrumentations' wrappers (instrumentation-http around http.get) are not the caller.
+    if (pkg !== undefined && (pkg.startsWith('@opentelemetry/') || WRAPPERS.has(pkg))) continue;
+    return pkg ?? APP;
   }
   return APP;
 }
