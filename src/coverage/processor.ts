@@ -103,7 +103,8 @@ export class SocketCoverageProcessor implements SpanProcessor {
 /** The sibling rule against every active processor; undefined when none is registered or none covers. */
 export function findSiblingCover(ex: ExchangeForCoverage): UpstreamSpan | undefined {
   for (const p of active) {
-    const found = findCovering(ex, undefined, p.candidates(ex.parentSpanId));
+    // Upstream spans are timed on the exchanges' clock here: no slack needed.
+    const found = findCovering(ex, undefined, p.candidates(ex.parentSpanId), 0);
     if (found !== undefined) return found;
   }
   return undefined;

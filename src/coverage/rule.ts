@@ -87,16 +87,21 @@ export function sameServer(a: readonly string[], b: readonly string[]): boolean 
 }
 
 /**
- * Slack on the overlap test, in ms. The OpenTelemetry JS SDK stamps a span's start with
- * `Date.now()` (whole milliseconds) and derives its end from that, so an upstream span can sit up
- * to 1 ms earlier than the sub-millisecond clock sockscope stamps exchanges with: a short query's
- * pg span may seem to end just before its exchange starts.
+ * Slack on the overlap test for trace data, in ms. The OpenTelemetry JS SDK stamps a span's start
+ * with `Date.now()` (whole milliseconds) and derives its end from that, so in a trace file an
+ * upstream span can sit up to 1 ms earlier than the sub-millisecond clock sockscope stamps
+ * exchanges with: a short query's pg span may seem to end just before its exchange starts. At run
+ * time `SocketCoverageProcessor` times upstream spans on sockscope's own clock and needs none.
  */
 export const CLOCK_SLACK_MS = 1;
 
-function overlaps(u: UpstreamSpan, ex: ExchangeForCoverage): boolean {
-  const uEnd = u.endMs === undefined ? Infinity : u.endMs + CLOCK_SLACK_MS;
-  return u.startMs <= ex.endMs && ex.startMs <= uEnd;
+/**
+ * An upstream call that describes this round trip started before its first write (the
+ * instrumentation starts its span, then the client writes) and was still open after it began.
+ */
+function overlaps(u: UpstreamSpan, ex: ExchangeForCoverage, slackMs: number): boolean {
+  const uEnd = u.endMs === undefined ? Infinity : u.endMs + slackMs;
+  return u.startMs <= ex.startMs + slackMs && ex.startMs <= uEnd;
 }
 
 /**
@@ -108,12 +113,14 @@ export function findCovering(
   ex: ExchangeForCoverage,
   parent: UpstreamSpan | undefined,
   siblings: Iterable<UpstreamSpan>,
+  slackMs: number = CLOCK_SLACK_MS,
 ): UpstreamSpan | undefined {
   if (parent !== undefined && canCover(parent.kind, parent.scope)) return parent;
   let unnamed: UpstreamSpan | undefined;
   let unnamedCount = 0;
   for (const u of siblings) {
-    if (u.parentSpanId !== ex.parentSpanId || !canCover(u.kind, u.scope) || !overlaps(u, ex)) continue;
+    if (u.parentSpanId !== ex.parentSpanId || !canCover(u.kind, u.scope) || !overlaps(u, ex, slackMs))
+      continue;
     if (u.servers.length === 0) {
       unnamedCount++;
       unnamed = u;
@@ -124,7 +131,12 @@ export function findCovering(
   // A span naming no server is trusted only when it is the one upstream client span open there.
   if (unnamedCount === 1 && unnamed !== undefined) {
     for (const u of siblings) {
-      if (u !== unnamed && u.parentSpanId === ex.parentSpanId && canCover(u.kind, u.scope) && overlaps(u, ex))
+      if (
+        u !== unnamed &&
+        u.parentSpanId === ex.parentSpanId &&
+        canCover(u.kind, u.scope) &&
+        overlaps(u, ex, slackMs)
+      )
         return undefined;
     }
     return unnamed;

@@ -1,4 +1,5 @@
 import { SpanKind, type Span } from '@opentelemetry/api';
+import { nowMs } from '../clock';
 import { SOCKSCOPE_SCOPE, canCover, otlpKind, serverKeys, type UpstreamSpan } from './rule';
 
 /**
@@ -43,6 +44,16 @@ function hrToMs(t: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * The processor sees a span start and end as they happen, so it times them on sockscope's own
+ * clock (the one exchanges use) rather than the SDK's, whose starts are whole milliseconds. A time
+ * the instrumentation set explicitly (more than 2 ms away from now) is kept as given.
+ */
+function onOurClock(sdkMs: number | undefined): number {
+  const now = nowMs();
+  return sdkMs === undefined || Math.abs(sdkMs - now) <= 2 ? now : sdkMs;
+}
+
 /** A live view of an SDK span for the sibling rule; undefined when it cannot cover anything. */
 export class LiveUpstream implements UpstreamSpan {
   readonly spanId: string;
@@ -65,7 +76,7 @@ export class LiveUpstream implements UpstreamSpan {
     this.kind = kind;
     this.spanId = spanId;
     this.parentSpanId = parent;
-    this.startMs = hrToMs(span.startTime) ?? Date.now();
+    this.startMs = onOurClock(hrToMs(span.startTime));
   }
 
   /** Servers are read when matching, from the span's current attributes: instrumentations add them late. */
@@ -87,6 +98,6 @@ export class LiveUpstream implements UpstreamSpan {
   }
 
   markEnded(span: unknown): void {
-    this.endMs = hrToMs((span as SdkSpanLike).endTime) ?? Date.now();
+    this.endMs = onOurClock(hrToMs((span as SdkSpanLike).endTime));
   }
 }
