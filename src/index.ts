@@ -12,11 +12,15 @@ export { JsonlFileSpanExporter } from './export/jsonl-file-exporter';
 export type { JsonlFileSpanExporterOptions } from './export/jsonl-file-exporter';
 
 // Analysis: the functions behind `sockscope gaps` and `sockscope report`, for use from code.
-export { readTraceFile, readTraceSpans, parseTraceText } from './analysis/read';
-export type { TraceSpan } from './analysis/model';
-export { analyzeGaps } from './analysis/gaps';
+export { readTraceFile, readTraceSpans, readTraceBatches, parseTraceText } from './analysis/read';
+export type { ReadOptions } from './analysis/read';
+export type { TraceSpan, SpanKindName, AttributeValue } from './analysis/model';
+export { classifyExchanges } from './analysis/exchanges';
+export type { ExchangeVerdict } from './analysis/exchanges';
+export { analyzeGaps, analyzeGapsStream } from './analysis/gaps';
 export type { GapRow, GapTotals, GapsResult } from './analysis/gaps';
-export { DEFAULT_THRESHOLDS } from './analysis/findings';
-export type { Finding, FindingType, ReportThresholds } from './analysis/findings';
-export { reportFromSpans } from './analysis/report';
-export type { Report, FunctionReport, ServerUsage } from './analysis/report';
+export { DEFAULT_THRESHOLDS, resolveThresholds, analyseTraces, findFindings } from './analysis/findings';
+export type { Finding, FindingType, ReportThresholds, TraceAnalysis } from './analysis/findings';
+export { reportFromSpans, buildReport, summariseFindings } from './analysis/report';
+export type { Report, FunctionReport, ServerUsage, FindingSummary } from './analysis/report';
+export { renderHtml } from './report/html';
