@@ -1,7 +1,7 @@
 /**
  * sockscope's benchmark harness: `npm run bench` (node --expose-gc --import tsx bench/run.ts).
  *
- *   --rounds N   interleaved rounds per scenario group (default 5, at least 1)
+ *   --rounds N   interleaved rounds per scenario group (default 9, at least 1)
  *   --smoke      one short round of everything; prints the report, writes only to a temp file
  *   --only IDS   comma-separated groups: loop-redis, loop-echo, ioredis, ioredis-per20, churn, memory
  *   --source     measure src/ through tsx instead of src/ compiled by tsc (see lib/sockscope.ts)
@@ -31,7 +31,9 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { rounds: 5, smoke: false, only: undefined, source: false };
+  // More, shorter rounds rather than a few long ones: on a shared machine load comes in bursts
+  // that spoil whole blocks, and the median of more rounds shrugs them off.
+  const o: Options = { rounds: 9, smoke: false, only: undefined, source: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--smoke') o.smoke = true;
@@ -50,7 +52,7 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-/** Operations per measured block, sized for ~1 s blocks on a 2-core machine (smoke: a few ms). */
+/** Operations per measured block, sized for ~0.5 s blocks on a 2-core machine (smoke: a few ms). */
 function sizes(smoke: boolean) {
   return smoke
     ? {
@@ -62,9 +64,9 @@ function sizes(smoke: boolean) {
         checkpoints: 2,
       }
     : {
-        loop: { ops: 15_000, warmup: 2000 },
-        ioredis: { ops: 10_000, warmup: 2000 },
-        churn: { ops: 2000, warmup: 300 },
+        loop: { ops: 8000, warmup: 1000 },
+        ioredis: { ops: 6000, warmup: 1000 },
+        churn: { ops: 1200, warmup: 200 },
         memExchanges: 1_000_000,
         memSockets: 10_000,
         checkpoints: 5,
