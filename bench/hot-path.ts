@@ -236,7 +236,12 @@ async function main(): Promise<void> {
       wall.get(v.id)!.push(res.nsPerOp);
       cpu.get(v.id)!.push(res.cpuNsPerOp);
       if (r === 0) {
-        seen.set(v.id, [...Object.entries(res.spans).map(([k, n]) => `${k}=${n}`), ...res.names].join(' '));
+        seen.set(
+          v.id,
+          [...Object.entries(res.spans).map(([k, n]) => `${k.replace('|', ' ')}=${n}`), ...res.names].join(
+            ' ',
+          ),
+        );
       }
       line.push(`${v.id} ${res.nsPerOp.toFixed(0)}`);
     }
@@ -251,7 +256,7 @@ async function main(): Promise<void> {
   const medWall = (id: string) => median(wall.get(id) ?? []);
   out(`\nHot path, ns per iteration (median of ${o.rounds} rounds x ${o.iterations} iterations)\n\n`);
   out(
-    '| variant | ns / iteration | CPU ns / iteration | spans exported (round 1) |\n| --- | ---: | ---: | --- |\n',
+    '| variant | wall ns / iteration | CPU ns / iteration | spans exported (round 1) |\n| --- | ---: | ---: | --- |\n',
   );
   for (const v of variants) {
     out(
