@@ -12,7 +12,7 @@
  *
  * The rules are documented with `DEFAULT_THRESHOLDS` below and in docs/report.md.
  */
-import { findCovering, sameServer, serverKeys, type UpstreamSpan } from '../coverage/rule';
+import { CLOCK_SLACK_MS, findCovering, sameServer, serverKeys, type UpstreamSpan } from '../coverage/rule';
 import { asUpstream, isExchangeSpan, isOpaqueConnectionSpan } from './exchanges';
 import type { TraceSpan } from './model';
 
@@ -421,10 +421,14 @@ class TraceModel {
     for (const u of siblings) {
       if (u.servers.length > 0 && !sameServer(u.servers, servers)) continue;
       if (u.servers.length === 0 && found.servers.length > 0) continue;
-      const overlap = Math.min(ex.endMs, u.endMs ?? Infinity) - Math.max(ex.startMs, u.startMs);
+      // Upstream times are whole-millisecond anchored (see CLOCK_SLACK_MS): give them the same slack.
+      const overlap =
+        Math.min(ex.endMs, (u.endMs ?? Infinity) + CLOCK_SLACK_MS) - Math.max(ex.startMs, u.startMs);
       if (overlap < 0) continue;
-      // Largest overlap; on a tie (1 µs), the span with no exchange yet.
-      const score = Math.round(overlap * 1000) * 2 + (assigned.has(u.spanId) ? 0 : 1);
+      // One upstream span describes one call: one with no exchange yet wins over any overlap
+      // (consecutive short queries overlap on paper); a call of several round trips (mysql2's
+      // PREPARE then EXECUTE) still gets them all. Then the largest overlap.
+      const score = (assigned.has(u.spanId) ? 0 : 1e12) + Math.round(overlap * 1000);
       if (score > bestScore) {
         best = u;
         bestScore = score;
