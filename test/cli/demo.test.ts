@@ -136,10 +136,8 @@ test(
     assert.match(run.stdout, /PostgreSQL\s+embedded PGlite/, explain(run));
     const rows = gapRows(run.stdout);
     await assertDemoOutput(run);
-    await t.test(
-      'the mqtt.js exchanges are named mqtt',
-      { todo: 'protocol detection sees only the first write; mqtt.js writes CONNECT field by field' },
-      () => assert.equal(rows.find((r) => r.caller === 'mqtt')?.protocol, 'mqtt'),
+    await t.test('the mqtt.js exchanges are named mqtt', () =>
+      assert.equal(rows.find((r) => r.caller === 'mqtt')?.protocol, 'mqtt'),
     );
   },
 );
