@@ -6,7 +6,13 @@ const selfRoot = __dirname.slice(0, __dirname.lastIndexOf(sep) + 1);
 const selfDirs = [`${selfRoot}dist${sep}`, `${selfRoot}src${sep}`];
 const NM = `${sep}node_modules${sep}`;
 /** Packages that only wrap other code: a frame of theirs names no caller. */
-const WRAPPERS = new Set(['shimmer', 'require-in-the-middle', 'import-in-the-middle', 'dd-trace', 'newrelic']);
+const WRAPPERS = new Set([
+  'shimmer',
+  'require-in-the-middle',
+  'import-in-the-middle',
+  'dd-trace',
+  'newrelic',
+]);
 
 function packageOf(file: string): string | undefined {
   const i = file.lastIndexOf(NM);

@@ -121,7 +121,11 @@ test('node:http requests are covered through the parent rule: the http span is a
   assert.ok(httpSpan);
   assert.equal(parentId(e), httpSpan.spanContext().spanId);
   assert.equal(e.attributes['sockscope.covered_by'], '@opentelemetry/instrumentation-http');
-  assert.equal(e.attributes['sockscope.caller.package'], '(app)', 'the instrumentation wrapper is not the caller');
+  assert.equal(
+    e.attributes['sockscope.caller.package'],
+    '(app)',
+    'the instrumentation wrapper is not the caller',
+  );
 });
 
 test("exchanges: 'uncovered' emits only the gaps", async (t) => {

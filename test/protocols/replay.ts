@@ -19,7 +19,7 @@ export interface Replay {
 export function replay(chunks: RecordedChunk[], port = 0, alpn?: string): Replay {
   const out: Replay = { protocol: undefined, parser: undefined, requests: [], responses: [], events: [] };
   let parser: ProtocolParser | undefined;
-  let server = Buffer.alloc(0);
+  let server: Buffer = Buffer.alloc(0);
   let triedClient = false;
   let triedServer = false;
   for (const c of chunks) {

@@ -1,0 +1,2 @@
+// memjs ships no type declarations; the capture test only needs its client API loosely.
+declare module 'memjs';
