@@ -34,8 +34,15 @@ import {
 } from './lib/otel';
 import type { SocketInstrumentationConfig } from '../src/types';
 
-const REQUEST = Buffer.from('*1\r\n$4\r\nPING\r\n');
-const RESPONSE = Buffer.from('+PONG\r\n');
+/** A Redis exchange (parsed and framed), and bytes no recogniser claims (the generic path). */
+const PAYLOADS = {
+  redis: { request: Buffer.from('*1\r\n$4\r\nPING\r\n'), response: Buffer.from('+PONG\r\n') },
+  generic: {
+    request: Buffer.from('echo 000042 sockscope bench pad\n'),
+    response: Buffer.from('echo 000042 sockscope bench pad\n'),
+  },
+};
+type Payload = keyof typeof PAYLOADS;
 
 type Op = 'exchange' | 'write' | 'push';
 
@@ -49,6 +56,8 @@ interface Variant {
   tracer?: 'sdk' | 'noop';
   unsampled?: boolean;
   floor?: boolean;
+  /** Default `redis`. */
+  payload?: Payload;
 }
 
 const VARIANTS: Variant[] = [
@@ -94,6 +103,32 @@ const VARIANTS: Variant[] = [
     label: 'no instrumentation + bare SDK span (10 attributes, 1 link)',
     op: 'exchange',
     floor: true,
+  },
+  { id: 'node-generic', label: 'generic bytes, no instrumentation', op: 'exchange', payload: 'generic' },
+  {
+    id: 'none-generic',
+    label: "generic bytes, sockscope 'none'",
+    op: 'exchange',
+    payload: 'generic',
+    sockscope: { exchanges: 'none' },
+    tracer: 'sdk',
+  },
+  {
+    id: 'unsampled-generic',
+    label: "generic bytes, sockscope 'all', unsampled parent",
+    op: 'exchange',
+    payload: 'generic',
+    sockscope: { exchanges: 'all' },
+    tracer: 'sdk',
+    unsampled: true,
+  },
+  {
+    id: 'all-sdk-generic',
+    label: "generic bytes, sockscope 'all', SDK + BSP",
+    op: 'exchange',
+    payload: 'generic',
+    sockscope: { exchanges: 'all' },
+    tracer: 'sdk',
   },
   { id: 'write-node', label: 'write() only, no instrumentation', op: 'write' },
   {
@@ -148,12 +183,14 @@ async function iterate(
   client: net.Socket,
   op: Op,
   n: number,
+  payload: Payload,
   perIteration?: () => () => void,
 ): Promise<void> {
+  const { request, response } = PAYLOADS[payload];
   for (let i = 0; i < n; i++) {
     const done = perIteration?.();
-    if (op !== 'push') client.write(REQUEST);
-    if (op !== 'write') client.push(RESPONSE);
+    if (op !== 'push') client.write(request);
+    if (op !== 'write') client.push(response);
     done?.();
     // Let the write callbacks (nextTick) and the batch processor run now and then.
     if ((i & 255) === 255) await tick();
@@ -183,18 +220,19 @@ async function block(v: Variant, n: number): Promise<Result> {
       const tracer = pipe.provider.getTracer('bench-floor');
       const conn = tracer.startSpan('tcp connect', { kind: SpanKind.CLIENT });
       perIteration = () => {
-        const span = startFloorSpan(tracer, conn, '127.0.0.1', 6379, REQUEST.length, RESPONSE.length);
+        const { request, response } = PAYLOADS.redis;
+        const span = startFloorSpan(tracer, conn, '127.0.0.1', 6379, request.length, response.length);
         return () => span.end();
       };
     }
     const ctx =
       v.unsampled === true && pipe !== undefined ? unsampledContext(pipe.provider).ctx : ROOT_CONTEXT;
     const out = await context.with(ctx, async () => {
-      await iterate(pair.client, v.op, Math.min(20_000, n), perIteration); // warm-up
+      await iterate(pair.client, v.op, Math.min(20_000, n), v.payload ?? 'redis', perIteration); // warm-up
       gc();
       const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
-      await iterate(pair.client, v.op, n, perIteration);
+      await iterate(pair.client, v.op, n, v.payload ?? 'redis', perIteration);
       const ns = Number(process.hrtime.bigint() - t0);
       const c = process.cpuUsage(c0);
       return { nsPerOp: ns / n, cpuNsPerOp: ((c.user + c.system) * 1e3) / n };
@@ -278,6 +316,15 @@ async function main(): Promise<void> {
   out(`- per exchange, whole cost with the SDK span (all-sdk - node): ${d('all-sdk', 'node')}\n`);
   out(`- of which the request hash (all-sdk - all-sdk-nohash): ${d('all-sdk', 'all-sdk-nohash')}\n`);
   out(`- the floor: one bare SDK span (floor - node): ${d('floor', 'node')}\n`);
+  out(
+    `- generic bytes (no parser), bookkeeping only (none-generic - node-generic): ${d('none-generic', 'node-generic')}\n`,
+  );
+  out(
+    `- generic bytes, unsampled parent (unsampled-generic - node-generic): ${d('unsampled-generic', 'node-generic')}\n`,
+  );
+  out(
+    `- generic bytes, whole cost with the SDK span (all-sdk-generic - node-generic): ${d('all-sdk-generic', 'node-generic')}\n`,
+  );
   if (wall.has('all-sdk') && wall.has('floor') && wall.has('node')) {
     const ratio = (med('all-sdk') - med('node')) / (med('floor') - med('node'));
     out(`- sockscope's whole cost / the floor span's cost: ${ratio.toFixed(2)}x\n`);

@@ -64,6 +64,10 @@ export interface VariantStats {
   pairedCpuRatio: number;
   /** Ratio of medians: this variant's median / the baseline's median (the published figure). */
   cpuRatio: number;
+  /** Least-disturbed estimate: this variant's fastest round / the baseline's fastest round. On a
+   * loaded machine other processes only ever add CPU time (cache pollution, preemption). */
+  bestCpuRatio: number;
+  cpuNsMin: number;
   wallRatio: number;
   dropped: number;
   spans: Record<string, number>;
@@ -182,6 +186,8 @@ export async function runGroup(
       userShare: median(rs.map((b) => b.sample.userNs / b.sample.cpuNs)),
       pairedCpuRatio: median(cpu.map((c, i) => c / baseCpu[i])),
       cpuRatio: cpuMedian / baseCpuMedian,
+      bestCpuRatio: Math.min(...cpu) / Math.min(...baseCpu),
+      cpuNsMin: Math.min(...cpu),
       wallRatio: wallMedian / baseWallMedian,
       dropped: rs.reduce((a, b) => a + b.dropped, 0),
       spans,
