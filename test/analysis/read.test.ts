@@ -12,7 +12,7 @@ import {
 } from '../../src/analysis/read';
 import { Recorder, T0, jaegerTraces, otlpJson, sampleService, zipkinJson } from './helpers';
 
-const FIXTURES = '/work/shared/fixtures';
+const FIXTURES = join(__dirname, '../fixtures/formats');
 const dir = mkdtempSync(join(tmpdir(), 'sockscope-read-'));
 let n = 0;
 function file(content: string, name = `t${n++}.json`): string {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Recorder, jaegerTraces, otlpJson, sampleService, zipkinJson } from '../analysis/helpers';
 import { cli, closedPort, lines, serve } from './helpers';
 
-const FIXTURES = '/work/shared/fixtures';
+const FIXTURES = join(__dirname, '../fixtures/formats');
 let dir: string;
 let mixed: string; // covered and uncovered exchanges
 let allCovered: string;
