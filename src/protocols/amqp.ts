@@ -12,7 +12,7 @@
  * returns, publisher confirms and server heartbeats are not responses. Only class and method ids
  * and the no-wait bit are read: never exchange, queue or routing-key names, headers or bodies.
  */
-import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
+import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../semconv';
 import { BaseParser, FrameReader, add, startsWithAscii } from './util';
 
@@ -168,8 +168,6 @@ class AmqpParser extends BaseParser {
   /** basic.get-ok seen on this channel: its content ends the response. -1 when none. */
   private getChannel = -1;
   private getBodyLeft = -1;
-  private reqs: RequestInfo[] | undefined;
-  private resps: ResponseInfo[] | undefined;
   private readonly creader = new FrameReader(
     800,
     frameLength,
@@ -243,8 +241,7 @@ class AmqpParser extends BaseParser {
     this.resps = add(this.resps, error === undefined ? {} : { error });
   }
 
-  protected client(chunk: Buffer): RequestInfo[] | undefined {
-    this.reqs = undefined;
+  protected client(chunk: Buffer): void {
     let data = chunk;
     if (this.headerLeft > 0) {
       const n = Math.min(this.headerLeft, chunk.length);
@@ -258,17 +255,10 @@ class AmqpParser extends BaseParser {
       data = chunk.subarray(n);
     }
     if (data.length > 0 && !this.creader.feed(data)) return this.giveUp();
-    const out = this.reqs;
-    this.reqs = undefined;
-    return this.framed ? out : undefined;
   }
 
-  protected server(chunk: Buffer): ResponseInfo[] | undefined {
-    this.resps = undefined;
+  protected server(chunk: Buffer): void {
     if (!this.sreader.feed(chunk)) return this.giveUp(); // e.g. the server's own header: version refused
-    const out = this.resps;
-    this.resps = undefined;
-    return out;
   }
 }
 

@@ -13,7 +13,7 @@
  * HTTP/2 (the `PRI * HTTP/2.0` preface or ALPN `h2`) is recognised as version `2` and unframed:
  * its frames multiplex streams, so exchanges fall back to idle timing.
  */
-import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
+import type { DetectInput, Recogniser } from './types';
 import {
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
@@ -315,8 +315,6 @@ class Http1Parser extends BaseParser {
   private lastClose = false;
   /** The client asked to switch protocols (Upgrade/CONNECT): its later bytes may not be HTTP. */
   private clientHold = false;
-  private reqs: RequestInfo[] | undefined;
-  private resps: ResponseInfo[] | undefined;
   private readonly onRequestLine = (): void => this.requestLine();
   private readonly onStatusLine = (): void => {};
 
@@ -335,8 +333,7 @@ class Http1Parser extends BaseParser {
     this.pending.push(method === 'HEAD' ? Pend.Head : method === 'CONNECT' ? Pend.Connect : Pend.Normal);
   }
 
-  protected client(chunk: Buffer): RequestInfo[] | undefined {
-    this.reqs = undefined;
+  protected client(chunk: Buffer): void {
     let i = 0;
     while (i < chunk.length && this.framed && !this.clientHold) {
       if (this.reqState === 0) {
@@ -358,13 +355,9 @@ class Http1Parser extends BaseParser {
       i = r;
       this.reqState = 0;
     }
-    const out = this.reqs;
-    this.reqs = undefined;
-    return this.framed ? out : undefined;
   }
 
-  protected server(chunk: Buffer): ResponseInfo[] | undefined {
-    this.resps = undefined;
+  protected server(chunk: Buffer): void {
     let i = 0;
     while (i < chunk.length && this.framed) {
       if (this.resState === 0) {
@@ -382,9 +375,6 @@ class Http1Parser extends BaseParser {
         this.responseDone();
       }
     }
-    const out = this.resps;
-    this.resps = undefined;
-    return out;
   }
 
   /** Decide how the response body is framed. Returns false when framing ended. */
@@ -435,12 +425,8 @@ class Http2Parser extends BaseParser {
   readonly protocol = 'http' as const;
   override version = '2';
   override framed = false;
-  protected client(): undefined {
-    return undefined;
-  }
-  protected server(): undefined {
-    return undefined;
-  }
+  protected client(): void {}
+  protected server(): void {}
 }
 
 export const http: Recogniser = {

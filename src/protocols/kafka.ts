@@ -9,7 +9,7 @@
  * SaslAuthenticate) → `kafka.<error code>`; per-partition errors are not inspected. Client ids,
  * topic names, keys and records are never recorded.
  */
-import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
+import type { DetectInput, Recogniser } from './types';
 import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../semconv';
 import { BaseParser, FrameReader, add } from './util';
 
@@ -155,8 +155,6 @@ class KafkaParser extends BaseParser {
   readonly protocol = 'kafka' as const;
   /** Waiting requests: correlation id and api key / version, oldest first (bounded). */
   private readonly pending: number[] = [];
-  private reqs: RequestInfo[] | undefined;
-  private resps: ResponseInfo[] | undefined;
   private readonly creader = new FrameReader(
     600,
     (h, have) => (have < 4 ? -1 : frameLength(h)),
@@ -202,20 +200,12 @@ class KafkaParser extends BaseParser {
     if (apiKey === SASL_HANDSHAKE && version === 0 && code === 0) this.giveUp();
   }
 
-  protected client(chunk: Buffer): RequestInfo[] | undefined {
-    this.reqs = undefined;
+  protected client(chunk: Buffer): void {
     if (!this.creader.feed(chunk)) return this.giveUp();
-    const out = this.reqs;
-    this.reqs = undefined;
-    return this.framed ? out : undefined;
   }
 
-  protected server(chunk: Buffer): ResponseInfo[] | undefined {
-    this.resps = undefined;
+  protected server(chunk: Buffer): void {
     if (!this.sreader.feed(chunk)) return this.giveUp();
-    const out = this.resps;
-    this.resps = undefined;
-    return out;
   }
 }
 

@@ -13,7 +13,7 @@
  * series ending with an empty key). A non-zero status other than not-found/exists/not-stored →
  * `memcached.<status name>`. Quiet opcodes (`getq`, `setq`, ...) answer only sometimes → unframed.
  */
-import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
+import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
 import { BaseParser, FrameReader, LineScanner, add } from './util';
 
@@ -120,11 +120,8 @@ class TextParser extends BaseParser {
   private sskip = 0;
   /** Pending reply kinds: 0 single line, 1 until END. */
   private readonly pending: number[] = [];
-  private reqs: RequestInfo[] | undefined;
-  private resps: ResponseInfo[] | undefined;
 
-  protected client(chunk: Buffer): RequestInfo[] | undefined {
-    this.reqs = undefined;
+  protected client(chunk: Buffer): void {
     let i = 0;
     while (i < chunk.length && this.framed) {
       if (this.cskip > 0) {
@@ -140,9 +137,6 @@ class TextParser extends BaseParser {
       this.commandLine();
       this.cline.reset();
     }
-    const out = this.reqs;
-    this.reqs = undefined;
-    return this.framed ? out : undefined;
   }
 
   private commandLine(): void {
@@ -171,8 +165,7 @@ class TextParser extends BaseParser {
     this.pending.push(kind === 1 ? 1 : 0);
   }
 
-  protected server(chunk: Buffer): ResponseInfo[] | undefined {
-    this.resps = undefined;
+  protected server(chunk: Buffer): void {
     let i = 0;
     while (i < chunk.length && this.framed) {
       if (this.sskip > 0) {
@@ -189,9 +182,6 @@ class TextParser extends BaseParser {
       this.replyLine();
       this.sline.reset();
     }
-    const out = this.resps;
-    this.resps = undefined;
-    return out;
   }
 
   private replyLine(): void {
@@ -227,8 +217,6 @@ class TextParser extends BaseParser {
 class BinaryParser extends BaseParser {
   readonly protocol = 'memcached' as const;
   private readonly pending: number[] = [];
-  private reqs: RequestInfo[] | undefined;
-  private resps: ResponseInfo[] | undefined;
   private readonly creader = new FrameReader(
     24,
     (h, have) => (have < 12 ? -1 : h[0] === 0x80 ? 24 + h.readUInt32BE(8) : -2),
@@ -268,20 +256,12 @@ class BinaryParser extends BaseParser {
     );
   }
 
-  protected client(chunk: Buffer): RequestInfo[] | undefined {
-    this.reqs = undefined;
+  protected client(chunk: Buffer): void {
     if (!this.creader.feed(chunk)) return this.giveUp();
-    const out = this.reqs;
-    this.reqs = undefined;
-    return this.framed ? out : undefined;
   }
 
-  protected server(chunk: Buffer): ResponseInfo[] | undefined {
-    this.resps = undefined;
+  protected server(chunk: Buffer): void {
     if (!this.sreader.feed(chunk)) return this.giveUp();
-    const out = this.resps;
-    this.resps = undefined;
-    return out;
   }
 }
 

@@ -9,7 +9,7 @@
  * A reply with moreToCome (exhaust cursors, streaming `hello`) starts a stream of replies without
  * requests → unframed after it.
  */
-import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
+import type { DetectInput, Recogniser } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
 import { BaseParser, FrameReader, add, isAlpha, isDigit } from './util';
 
@@ -136,8 +136,6 @@ function replyError(h: Buffer, o: number, have: number): string | undefined {
 class MongoParser extends BaseParser {
   readonly protocol = 'mongodb' as const;
   private pending = 0;
-  private reqs: RequestInfo[] | undefined;
-  private resps: ResponseInfo[] | undefined;
   private readonly creader = new FrameReader(
     160,
     (h, have) => (have < 4 ? -1 : lengthOf(h)),
@@ -194,20 +192,12 @@ class MongoParser extends BaseParser {
     if (more) this.giveUp(); // the server now streams replies nobody asked for
   }
 
-  protected client(chunk: Buffer): RequestInfo[] | undefined {
-    this.reqs = undefined;
+  protected client(chunk: Buffer): void {
     if (!this.creader.feed(chunk)) return this.giveUp();
-    const out = this.reqs;
-    this.reqs = undefined;
-    return this.framed ? out : undefined;
   }
 
-  protected server(chunk: Buffer): ResponseInfo[] | undefined {
-    this.resps = undefined;
+  protected server(chunk: Buffer): void {
     if (!this.sreader.feed(chunk)) return this.giveUp();
-    const out = this.resps;
-    this.resps = undefined;
-    return out;
   }
 }
 

@@ -8,7 +8,7 @@
  * acknowledgement → `mqtt.<code>`. The server's PUBLISH (a delivery) and PINGRESP are not responses.
  * The version (`3.1.1`, `5`) comes from CONNECT. Topic names and payloads are never read.
  */
-import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
+import type { DetectInput, Recogniser, RequestInfo } from './types';
 import {
   ATTR_MESSAGING_OPERATION_NAME,
   ATTR_MESSAGING_SYSTEM,
@@ -76,8 +76,6 @@ function detect(input: DetectInput): boolean {
 class MqttParser extends BaseParser {
   readonly protocol = 'mqtt' as const;
   private pending = 0;
-  private reqs: RequestInfo[] | undefined;
-  private resps: ResponseInfo[] | undefined;
   private readonly creader = new FrameReader(
     32,
     packetLength,
@@ -166,20 +164,12 @@ class MqttParser extends BaseParser {
     return undefined;
   }
 
-  protected client(chunk: Buffer): RequestInfo[] | undefined {
-    this.reqs = undefined;
+  protected client(chunk: Buffer): void {
     if (!this.creader.feed(chunk)) return this.giveUp();
-    const out = this.reqs;
-    this.reqs = undefined;
-    return this.framed ? out : undefined;
   }
 
-  protected server(chunk: Buffer): ResponseInfo[] | undefined {
-    this.resps = undefined;
+  protected server(chunk: Buffer): void {
     if (!this.sreader.feed(chunk)) return this.giveUp();
-    const out = this.resps;
-    this.resps = undefined;
-    return out;
   }
 }
 

@@ -12,7 +12,7 @@
  * COM_QUIT, COM_STMT_CLOSE and COM_STMT_SEND_LONG_DATA are one-way. TLS, compression, LOCAL INFILE,
  * binlog streaming or anything unknown → unframed.
  */
-import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
+import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
 import { BaseParser, FrameReader, add, sqlKeyword, sqlShape } from './util';
 
@@ -116,8 +116,6 @@ class MysqlParser extends BaseParser {
   private prepareStmtId = -1;
   private clientCont = false;
   private serverCont = false;
-  private reqs: RequestInfo[] | undefined;
-  private resps: ResponseInfo[] | undefined;
 
   private readonly clientReader = new FrameReader(
     // Room for the start of the SQL text: its keyword names the request, its shape tells statements apart.
@@ -331,20 +329,12 @@ class MysqlParser extends BaseParser {
     else this.finish();
   }
 
-  protected client(chunk: Buffer): RequestInfo[] | undefined {
-    this.reqs = undefined;
-    if (!this.clientReader.feed(chunk)) return this.giveUp();
-    const r = this.reqs;
-    this.reqs = undefined;
-    return this.framed ? r : undefined;
+  protected client(chunk: Buffer): void {
+    if (!this.clientReader.feed(chunk)) this.giveUp();
   }
 
-  protected server(chunk: Buffer): ResponseInfo[] | undefined {
-    this.resps = undefined;
-    if (!this.serverReader.feed(chunk)) return this.giveUp();
-    const r = this.resps;
-    this.resps = undefined;
-    return this.framed ? r : undefined;
+  protected server(chunk: Buffer): void {
+    if (!this.serverReader.feed(chunk)) this.giveUp();
   }
 }
 

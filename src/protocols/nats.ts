@@ -9,7 +9,7 @@
  * `+OK` or `-ERR` (→ `nats.ERR`). Payloads are skipped by their declared size; subjects, reply
  * subjects, queue groups, headers and CONNECT's credentials are never recorded.
  */
-import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
+import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../semconv';
 import { BaseParser, LineScanner, add, startsWithAscii } from './util';
 
@@ -31,11 +31,8 @@ class NatsParser extends BaseParser {
   /** Matcher state for `"verbose":true` inside the CONNECT line. */
   private match = 0;
   private pending = 0;
-  private reqs: RequestInfo[] | undefined;
-  private resps: ResponseInfo[] | undefined;
 
-  protected client(chunk: Buffer): RequestInfo[] | undefined {
-    this.reqs = undefined;
+  protected client(chunk: Buffer): void {
     let i = 0;
     while (i < chunk.length && this.framed) {
       if (this.cskip > 0) {
@@ -55,9 +52,6 @@ class NatsParser extends BaseParser {
       this.cline.reset();
       this.match = 0;
     }
-    const out = this.reqs;
-    this.reqs = undefined;
-    return this.framed ? out : undefined;
   }
 
   /** Looks for `"verbose":true` in the CONNECT JSON, across chunks, without keeping the line. */
@@ -90,8 +84,7 @@ class NatsParser extends BaseParser {
     this.reqs = add(this.reqs, info);
   }
 
-  protected server(chunk: Buffer): ResponseInfo[] | undefined {
-    this.resps = undefined;
+  protected server(chunk: Buffer): void {
     let i = 0;
     while (i < chunk.length && this.framed) {
       if (this.sskip > 0) {
@@ -107,9 +100,6 @@ class NatsParser extends BaseParser {
       this.serverLine();
       this.sline.reset();
     }
-    const out = this.resps;
-    this.resps = undefined;
-    return out;
   }
 
   private serverLine(): void {

@@ -9,7 +9,7 @@
  * Terminate (`X`) and CancelRequest are one-way. SSLRequest answered `S` (TLS follows) or any
  * unknown message type → unframed.
  */
-import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
+import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
 import { BaseParser, FrameReader, add, sqlKeyword, sqlShape, isDigit, isAlpha } from './util';
 
@@ -58,8 +58,6 @@ class PostgresParser extends BaseParser {
   private inBatch = false;
   /** First error seen for the response in progress. */
   private error: string | undefined;
-  private reqs: RequestInfo[] | undefined;
-  private resps: ResponseInfo[] | undefined;
   private readonly clientReader = new FrameReader(
     // Room for the start of the SQL text: its keyword names the request, its shape tells statements apart.
     320,
@@ -140,28 +138,20 @@ class PostgresParser extends BaseParser {
     }
   }
 
-  protected client(chunk: Buffer): RequestInfo[] | undefined {
-    this.reqs = undefined;
-    if (!this.clientReader.feed(chunk)) return this.giveUp();
-    const r = this.reqs;
-    this.reqs = undefined;
-    return r;
+  protected client(chunk: Buffer): void {
+    if (!this.clientReader.feed(chunk)) this.giveUp();
   }
 
-  protected server(chunk: Buffer): ResponseInfo[] | undefined {
+  protected server(chunk: Buffer): void {
     let start = 0;
     if (this.sslPending) {
-      if (chunk.length === 0) return undefined;
+      if (chunk.length === 0) return;
       this.sslPending = false;
-      if (chunk[0] !== 0x4e /* N */) return this.giveUp(); // 'S'/'G': encrypted from here on
+      if (chunk[0] !== 0x4e /* N */) return void this.giveUp(); // 'S'/'G': encrypted from here on
       start = 1;
-      if (chunk.length === 1) return undefined;
+      if (chunk.length === 1) return;
     }
-    this.resps = undefined;
-    if (!this.serverReader.feed(start === 0 ? chunk : chunk.subarray(start))) return this.giveUp();
-    const r = this.resps;
-    this.resps = undefined;
-    return r;
+    if (!this.serverReader.feed(start === 0 ? chunk : chunk.subarray(start))) this.giveUp();
   }
 }
 

@@ -9,7 +9,7 @@
  * A top-level error reply (`-ERR ...`, `!...`) → `redis.<ERROR PREFIX>`. MONITOR, CLIENT REPLY,
  * streamed RESP3 aggregates or anything unknown → unframed.
  */
-import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
+import type { DetectInput, Recogniser } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
 import { BaseParser, CR, LF, add, isAlpha, isDigit, upper } from './util';
 
@@ -376,8 +376,6 @@ class RedisParser extends BaseParser {
   private channels = 0;
   private patterns = 0;
   private subscribed = false;
-  private reqs: RequestInfo[] | undefined;
-  private resps: ResponseInfo[] | undefined;
   private readonly onCommand = (name: string | undefined, argc: number): void => this.command(name, argc);
   private readonly onReply = (t: number): void => this.reply(t);
 
@@ -450,20 +448,12 @@ class RedisParser extends BaseParser {
     if (front.last) this.giveUp();
   }
 
-  protected client(chunk: Buffer): RequestInfo[] | undefined {
-    this.reqs = undefined;
-    if (!this.commands.feed(chunk, this.onCommand)) return this.giveUp();
-    const r = this.reqs;
-    this.reqs = undefined;
-    return r;
+  protected client(chunk: Buffer): void {
+    if (!this.commands.feed(chunk, this.onCommand)) this.giveUp();
   }
 
-  protected server(chunk: Buffer): ResponseInfo[] | undefined {
-    this.resps = undefined;
-    if (!this.replies.feed(chunk, this.onReply)) return this.giveUp();
-    const r = this.resps;
-    this.resps = undefined;
-    return r; // responses completed before any give-up are still real
+  protected server(chunk: Buffer): void {
+    if (!this.replies.feed(chunk, this.onReply)) this.giveUp(); // replies completed before still count
   }
 }
 

@@ -10,7 +10,7 @@
  * size. A 4xx/5xx final reply → `smtp.<code>`. After a successful `STARTTLS` the bytes are
  * encrypted → unframed.
  */
-import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
+import type { DetectInput, Recogniser } from './types';
 import { BaseParser, CR, LF, LineScanner, add, isDigit, startsWithAscii } from './util';
 
 const SMTP_PORTS = new Set([25, 465, 587, 2525, 1025]);
@@ -50,11 +50,8 @@ class SmtpParser extends BaseParser {
   private cmode = 0;
   private bodyMatch = 2; // progress through "\r\n.\r\n"; starts as if after a CRLF
   private bdatLeft = 0;
-  private reqs: RequestInfo[] | undefined;
-  private resps: ResponseInfo[] | undefined;
 
-  protected client(chunk: Buffer): RequestInfo[] | undefined {
-    this.reqs = undefined;
+  protected client(chunk: Buffer): void {
     let i = 0;
     while (i < chunk.length && this.framed) {
       if (this.cmode === 1) {
@@ -77,9 +74,6 @@ class SmtpParser extends BaseParser {
       else this.command();
       this.cline.reset();
     }
-    const out = this.reqs;
-    this.reqs = undefined;
-    return this.framed ? out : undefined;
   }
 
   /** Skips message body bytes until the terminating CRLF.CRLF. */
@@ -121,8 +115,7 @@ class SmtpParser extends BaseParser {
     this.pending.push(kind);
   }
 
-  protected server(chunk: Buffer): ResponseInfo[] | undefined {
-    this.resps = undefined;
+  protected server(chunk: Buffer): void {
     let i = 0;
     while (i < chunk.length && this.framed) {
       const r = this.sline.scan(chunk, i);
@@ -132,9 +125,6 @@ class SmtpParser extends BaseParser {
       this.replyLine();
       this.sline.reset();
     }
-    const out = this.resps;
-    this.resps = undefined;
-    return out;
   }
 
   private replyLine(): void {

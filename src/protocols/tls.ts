@@ -63,17 +63,22 @@ class TlsParser extends BaseParser {
   readonly protocol = 'tls' as const;
   private seen = false;
 
-  protected client(chunk: Buffer): RequestInfo[] | undefined {
-    if (this.seen || chunk.length === 0) return undefined;
-    this.seen = true;
-    this.framed = false; // encrypted from here on: idle timing
-    const sni = readSni(chunk);
-    return [{ operation: 'handshake', attributes: sni === undefined ? {} : { [ATTR_TLS_SERVER_NAME]: sni } }];
+  override onClientBytes(chunk: Buffer): RequestInfo[] {
+    const out = super.onClientBytes(chunk);
+    if (this.seen) this.framed = false; // encrypted after the ClientHello: idle timing from here on
+    return out;
   }
 
-  protected server(): undefined {
-    return undefined;
+  protected client(chunk: Buffer): void {
+    if (this.seen || chunk.length === 0) return;
+    this.seen = true;
+    const sni = readSni(chunk);
+    this.reqs = [
+      { operation: 'handshake', attributes: sni === undefined ? {} : { [ATTR_TLS_SERVER_NAME]: sni } },
+    ];
   }
+
+  protected server(): void {}
 }
 
 export const tls: Recogniser = {

@@ -353,27 +353,40 @@ export abstract class BaseParser implements ProtocolParser {
   abstract readonly protocol: ProtocolParser['protocol'];
   version: string | undefined = undefined;
   framed = true;
+  /** Requests and responses found in the chunk being fed: handlers append with `add()`. */
+  protected reqs: RequestInfo[] | undefined = undefined;
+  protected resps: ResponseInfo[] | undefined = undefined;
 
   onClientBytes(chunk: Buffer): RequestInfo[] {
     if (!this.framed) return NO_REQUESTS;
+    this.reqs = undefined;
     try {
-      return this.client(chunk) ?? NO_REQUESTS;
+      this.client(chunk);
     } catch {
       parserFaults.count++;
       this.framed = false;
-      return NO_REQUESTS;
     }
+    const out = this.reqs;
+    this.reqs = undefined;
+    // Requests seen in a chunk that also lost the framing are not paired with anything.
+    return this.framed && out !== undefined ? out : NO_REQUESTS;
   }
 
   onServerBytes(chunk: Buffer): ResponseInfo[] {
     if (!this.framed) return NO_RESPONSES;
+    this.resps = undefined;
+    let failed = false;
     try {
-      return this.server(chunk) ?? NO_RESPONSES;
+      this.server(chunk);
     } catch {
       parserFaults.count++;
       this.framed = false;
-      return NO_RESPONSES;
+      failed = true;
     }
+    const out = this.resps;
+    this.resps = undefined;
+    // Responses completed before the parser gave up on framing still end their exchanges.
+    return !failed && out !== undefined ? out : NO_RESPONSES;
   }
 
   /** Give up on framing for good: the core falls back to idle timing. */
@@ -382,8 +395,10 @@ export abstract class BaseParser implements ProtocolParser {
     return undefined;
   }
 
-  protected abstract client(chunk: Buffer): RequestInfo[] | undefined;
-  protected abstract server(chunk: Buffer): ResponseInfo[] | undefined;
+  /** Reads a client chunk, appending the requests that begin in it to `this.reqs`. */
+  protected abstract client(chunk: Buffer): void;
+  /** Reads a server chunk, appending the responses completed in it to `this.resps`. */
+  protected abstract server(chunk: Buffer): void;
 }
 
 /** Longest statement shape kept; statements sharing this long a prefix share a shape. */
