@@ -4,7 +4,7 @@
  *   node --expose-gc --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile.ts GROUP VARIANT [BLOCKS]
  *   node --import tsx bench/cpuprofile-summary.ts /tmp/prof/*.cpuprofile
  *
- * GROUP is loop-redis, loop-echo, ioredis or churn; VARIANT one of its variant ids (see run.ts).
+ * GROUP is loop-redis, loop-echo, ioredis, ioredis-per20 or churn; VARIANT one of its variant ids (see run.ts).
  */
 import { gc } from './lib/harness';
 import { loadInstrumentedModules } from './lib/otel';
@@ -24,13 +24,14 @@ async function main(): Promise<void> {
       'loop-redis': () => loopGroup(redisPeer(), sizes),
       'loop-echo': () => loopGroup(echoPeer(echo.port), sizes),
       ioredis: () => ioredisGroup(Redis, sizes),
+      'ioredis-per20': () => ioredisGroup(Redis, sizes, 20),
       churn: () => churnGroup(echoPeer(echo.port), { ops: 3000, warmup: 300 }),
     } as const;
     const make = defs[group as keyof typeof defs];
     if (make === undefined) throw new Error(`group must be one of ${Object.keys(defs).join(', ')}`);
     const v = make().variants.find((x) => x.id === variant);
     if (v === undefined) throw new Error(`no variant ${variant} in ${group}`);
-    if (group === 'ioredis') {
+    if (group.startsWith('ioredis')) {
       const c = newClient(Redis);
       await c.connect();
       await c.set(BENCH_KEY, 'v'.repeat(32), 'EX', 600);
