@@ -21,6 +21,7 @@ import { judge, toMarkdown, type Machine, type RunReport } from './lib/report';
 import { churnGroup } from './scenarios/churn';
 import { BENCH_KEY, ioredisGroup, newClient } from './scenarios/ioredis';
 import { loopGroup } from './scenarios/loop';
+import { memoryCoverage } from './scenarios/memory-coverage';
 import { memoryExchanges, memorySockets, type MemoryRun } from './scenarios/memory';
 
 interface Options {
@@ -61,6 +62,7 @@ function sizes(smoke: boolean) {
         churn: { ops: 100, warmup: 30 },
         memExchanges: 3000,
         memSockets: 300,
+        memCoverage: 600,
         checkpoints: 2,
       }
     : {
@@ -69,7 +71,8 @@ function sizes(smoke: boolean) {
         churn: { ops: 1200, warmup: 200 },
         memExchanges: 1_000_000,
         memSockets: 10_000,
-        checkpoints: 5,
+        memCoverage: 30_000,
+        checkpoints: 6,
       };
 }
 
@@ -134,6 +137,8 @@ async function main(): Promise<number> {
       memory.push(await memoryExchanges(echoP, size.memExchanges, size.checkpoints));
       log(`Memory: ${size.memSockets} sockets opened and closed`);
       memory.push(await memorySockets(echoP, size.memSockets, size.checkpoints));
+      log(`Memory: ${size.memCoverage} covered ioredis GETs with the coverage processor (informative)`);
+      memory.push(await memoryCoverage(Redis, size.memCoverage, size.checkpoints));
     }
     const cleanup = newClient(Redis);
     await cleanup.connect();

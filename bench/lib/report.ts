@@ -159,16 +159,17 @@ export function judge(groups: GroupStats[], memory: MemoryRun[]): Target[] {
     });
   }
   for (const m of memory) {
-    const grew = Math.max(m.afterMB - m.beforeMB, m.afterCloseMB - m.beforeMB);
+    const peak = Math.max(m.afterMB, m.afterCloseMB, ...m.points.map((p) => p.heapMB));
+    const grew = peak - m.beforeMB;
     out.push({
       id: `8-${m.id}`,
-      scenario: '8',
+      scenario: m.id === 'coverage' ? '8 (covered client, informative)' : '8',
       what: `heap after ${m.title}`,
-      formula: 'max(heap after, heap after close) - heap before, MB',
+      formula: 'max(heap along the run, after close) - heap before, MB',
       measured: grew,
       limit: 5,
       met: grew <= 5,
-      note: `${f2(m.beforeMB)} → ${f2(m.afterMB)} MB (open) → ${f2(m.afterCloseMB)} MB (closed); slope ${f2(m.slopeMBPerMillion)} MB per million`,
+      note: `peak ${f2(peak)} MB; ${f2(m.beforeMB)} → ${f2(m.afterMB)} MB (open) → ${f2(m.afterCloseMB)} MB (closed); slope ${f2(m.slopeMBPerMillion)} MB per million`,
     });
   }
   return out;

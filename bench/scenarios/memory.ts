@@ -17,7 +17,7 @@ export interface MemoryPoint {
 }
 
 export interface MemoryRun {
-  id: 'exchanges' | 'sockets';
+  id: 'exchanges' | 'sockets' | 'coverage';
   title: string;
   count: number;
   /** Heap before the first measured operation (after a warm-up) and after the last. */
@@ -42,7 +42,7 @@ async function heapMB(flush?: () => Promise<void>): Promise<number> {
   return process.memoryUsage().heapUsed / 2 ** 20;
 }
 
-function slope(points: MemoryPoint[]): number {
+export function slope(points: MemoryPoint[]): number {
   const n = points.length;
   if (n < 2) return 0;
   const mx = points.reduce((a, p) => a + p.at, 0) / n;
