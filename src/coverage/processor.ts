@@ -5,10 +5,35 @@ import { LiveUpstream } from './upstream';
 
 /** How long an ended upstream span stays available for matching exchanges that end after it. */
 const RETAIN_MS = 60_000;
-/** Upper bound on remembered upstream spans, so memory stays bounded on any load. */
-const MAX_TRACKED = 20_000;
+/** Upper bound on remembered ended upstream spans, so memory stays bounded on any load. */
+const MAX_ENDED = 20_000;
 
 const active = new Set<SocketCoverageProcessor>();
+
+/**
+ * Upstream spans under one parent: the open ones, and the ended ones in the order they ended, so
+ * that matching an exchange looks only at spans open now or ended after the exchange began
+ * (a loop of thousands of calls under one request stays O(1) per exchange).
+ */
+class ParentEntry {
+  readonly open = new Set<LiveUpstream>();
+  readonly ended: LiveUpstream[] = [];
+  /** Index of the first ended span still retained. */
+  head = 0;
+
+  candidates(startMs: number, out: UpstreamSpan[]): void {
+    for (const u of this.open) out.push(u);
+    for (let i = this.ended.length - 1; i >= this.head; i--) {
+      const u = this.ended[i];
+      if ((u.endMs ?? Infinity) < startMs) break; // ended before the exchange began: so did all before it
+      out.push(u);
+    }
+  }
+
+  get empty(): boolean {
+    return this.open.size === 0 && this.head >= this.ended.length;
+  }
+}
 
 /**
  * A `SpanProcessor` that lets sockscope apply the sibling coverage rule at run time: it tracks open
@@ -17,11 +42,11 @@ const active = new Set<SocketCoverageProcessor>();
  * one); `sockscope/register` does so. It exports nothing and costs a map insert per client span.
  */
 export class SocketCoverageProcessor implements SpanProcessor {
-  private readonly byParent = new Map<string, LiveUpstream[]>();
+  private readonly byParent = new Map<string, ParentEntry>();
   private readonly bySpan = new WeakMap<object, LiveUpstream>();
-  private readonly ended: LiveUpstream[] = [];
+  /** Every ended span in end order, for retention (oldest first). */
+  private readonly endedAll: LiveUpstream[] = [];
   private endedHead = 0;
-  private tracked = 0;
 
   constructor() {
     active.add(this);
@@ -32,12 +57,10 @@ export class SocketCoverageProcessor implements SpanProcessor {
       const u = LiveUpstream.from(span);
       if (u === undefined) return;
       const key = u.parentSpanId ?? '';
-      const list = this.byParent.get(key);
-      if (list === undefined) this.byParent.set(key, [u]);
-      else list.push(u);
+      let entry = this.byParent.get(key);
+      if (entry === undefined) this.byParent.set(key, (entry = new ParentEntry()));
+      entry.open.add(u);
       this.bySpan.set(span, u);
-      this.tracked++;
-      if (this.tracked > MAX_TRACKED) this.prune(Infinity);
     } catch {
       // Never let coverage bookkeeping disturb the SDK pipeline.
     }
@@ -48,16 +71,21 @@ export class SocketCoverageProcessor implements SpanProcessor {
       const u = this.bySpan.get(span);
       if (u === undefined) return;
       u.markEnded(span);
-      this.ended.push(u);
+      const entry = this.byParent.get(u.parentSpanId ?? '');
+      if (entry === undefined || !entry.open.delete(u)) return;
+      entry.ended.push(u);
+      this.endedAll.push(u);
       this.prune(Date.now() - RETAIN_MS);
     } catch {
       // see onStart
     }
   }
 
-  /** Upstream spans under a parent (open, or ended within the retention window). */
-  candidates(parentSpanId: string | undefined): readonly UpstreamSpan[] {
-    return this.byParent.get(parentSpanId ?? '') ?? [];
+  /** Upstream spans under a parent that could overlap an exchange that began at `startMs`. */
+  candidates(parentSpanId: string | undefined, startMs: number): UpstreamSpan[] {
+    const out: UpstreamSpan[] = [];
+    this.byParent.get(parentSpanId ?? '')?.candidates(startMs, out);
+    return out;
   }
 
   forceFlush(): Promise<void> {
@@ -67,36 +95,34 @@ export class SocketCoverageProcessor implements SpanProcessor {
   shutdown(): Promise<void> {
     active.delete(this);
     this.byParent.clear();
-    this.ended.length = 0;
+    this.endedAll.length = 0;
     this.endedHead = 0;
-    this.tracked = 0;
     return Promise.resolve();
   }
 
-  // Drops ended spans older than `before`, or the oldest ended ones while over the bound.
+  // Forgets ended spans older than `before` (wall clock), or the oldest while over the bound.
   private prune(before: number): void {
-    while (this.endedHead < this.ended.length) {
-      const u = this.ended[this.endedHead];
-      if ((u.endMs ?? 0) >= before && this.tracked <= MAX_TRACKED) break;
+    const all = this.endedAll;
+    while (this.endedHead < all.length) {
+      const u = all[this.endedHead];
+      if (u.endWallMs >= before && all.length - this.endedHead <= MAX_ENDED) break;
       this.endedHead++;
-      this.remove(u);
+      const key = u.parentSpanId ?? '';
+      const entry = this.byParent.get(key);
+      if (entry !== undefined) {
+        // Each parent's ended list is in the same order as the global one.
+        if (entry.ended[entry.head] === u) entry.head++;
+        if (entry.empty) this.byParent.delete(key);
+        else if (entry.head > 64 && entry.head * 2 > entry.ended.length) {
+          entry.ended.splice(0, entry.head);
+          entry.head = 0;
+        }
+      }
     }
-    if (this.endedHead > 1024 && this.endedHead * 2 > this.ended.length) {
-      this.ended.splice(0, this.endedHead);
+    if (this.endedHead > 1024 && this.endedHead * 2 > all.length) {
+      all.splice(0, this.endedHead);
       this.endedHead = 0;
     }
-  }
-
-  private remove(u: LiveUpstream): void {
-    const key = u.parentSpanId ?? '';
-    const list = this.byParent.get(key);
-    if (list === undefined) return;
-    const i = list.indexOf(u);
-    if (i >= 0) {
-      list.splice(i, 1);
-      this.tracked--;
-    }
-    if (list.length === 0) this.byParent.delete(key);
   }
 }
 
@@ -104,7 +130,7 @@ export class SocketCoverageProcessor implements SpanProcessor {
 export function findSiblingCover(ex: ExchangeForCoverage): UpstreamSpan | undefined {
   for (const p of active) {
     // Upstream spans are timed on the exchanges' clock here: no slack needed.
-    const found = findCovering(ex, undefined, p.candidates(ex.parentSpanId), 0);
+    const found = findCovering(ex, undefined, p.candidates(ex.parentSpanId, ex.startMs), 0);
     if (found !== undefined) return found;
   }
   return undefined;

@@ -62,7 +62,10 @@ export class LiveUpstream implements UpstreamSpan {
   readonly kind: number;
   readonly startMs: number;
   endMs: number | undefined = undefined;
+  /** Wall-clock time it ended, for retention. */
+  endWallMs = 0;
   private readonly span: SdkSpanLike;
+  private endedServers: string[] | undefined = undefined;
 
   private constructor(
     span: SdkSpanLike,
@@ -81,6 +84,7 @@ export class LiveUpstream implements UpstreamSpan {
 
   /** Servers are read when matching, from the span's current attributes: instrumentations add them late. */
   get servers(): string[] {
+    if (this.endedServers !== undefined) return this.endedServers;
     const attrs = this.span.attributes;
     return attrs !== null && typeof attrs === 'object' ? serverKeys(attrs as Record<string, unknown>) : [];
   }
@@ -99,5 +103,7 @@ export class LiveUpstream implements UpstreamSpan {
 
   markEnded(span: unknown): void {
     this.endMs = onOurClock(hrToMs((span as SdkSpanLike).endTime));
+    this.endWallMs = Date.now();
+    this.endedServers = this.servers; // attributes are final once ended
   }
 }
