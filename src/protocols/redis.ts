@@ -9,7 +9,7 @@
  * A top-level error reply (`-ERR ...`, `!...`) → `redis.<ERROR PREFIX>`. MONITOR, CLIENT REPLY,
  * streamed RESP3 aggregates or anything unknown → unframed.
  */
-import type { DetectInput, Recogniser } from './types';
+import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
 import { BaseParser, CR, LF, add, isAlpha, isDigit, upper } from './util';
 
@@ -66,6 +66,23 @@ interface Pending {
 }
 
 /** Incremental parser of the client's command stream. */
+const UNNAMED: RequestInfo = Object.freeze({ attributes: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: 'redis' }) });
+/** One shared, frozen RequestInfo per command name: a command loop allocates nothing for it. */
+const requests = new Map<string, RequestInfo>();
+
+function requestInfo(name: string | undefined): RequestInfo {
+  if (name === undefined) return UNNAMED;
+  let r = requests.get(name);
+  if (r === undefined) {
+    r = Object.freeze({
+      operation: name,
+      attributes: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: 'redis', [ATTR_DB_OPERATION_NAME]: name }),
+    });
+    if (requests.size < 1024) requests.set(name, r); // names are bounded in length; bound the set too
+  }
+  return r;
+}
+
 class CommandReader {
   // 0 start of command; 1 array count; 2 expect '$'; 3 bulk length; 4 bulk data; 5 bulk CRLF;
   // 6 inline line.
@@ -380,11 +397,7 @@ class RedisParser extends BaseParser {
   private readonly onReply = (t: number): void => this.reply(t);
 
   private command(name: string | undefined, argc: number): void {
-    const attributes =
-      name === undefined
-        ? { [ATTR_DB_SYSTEM_NAME]: 'redis' }
-        : { [ATTR_DB_SYSTEM_NAME]: 'redis', [ATTR_DB_OPERATION_NAME]: name };
-    this.reqs = add(this.reqs, { operation: name, attributes });
+    this.reqs = add(this.reqs, requestInfo(name));
     if (this.pending.length >= 4096) return void this.giveUp();
     const sub = name === undefined ? Sub.None : (SUB_COMMANDS[name] ?? Sub.None);
     if (sub !== Sub.None) {
