@@ -24,25 +24,33 @@ function packageOf(file: string): string | undefined {
 }
 
 /**
- * The npm package whose code opened a socket: the innermost stack frame outside Node's internals
- * and sockscope, read from a short stack capture at connect (once per socket, never per exchange).
- * `fetch` runs in Node's bundled undici (`node:internal/deps/undici`), reported as `undici`.
+ * The npm package whose code opened a socket: the innermost stack frame outside Node's internals,
+ * sockscope and other instrumentations' wrappers, read from a short structured stack capture at
+ * connect (once per socket, never per exchange). `fetch` runs in Node's bundled undici
+ * (`node:internal/deps/undici`), reported as `undici`.
  */
 export function callerPackage(): string {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 40;
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, callerPackage);
-  Error.stackTraceLimit = limit;
-  const stack = holder.stack ?? '';
-  let pos = stack.indexOf('\n');
-  while (pos >= 0) {
-    const next = stack.indexOf('\n', pos + 1);
-    const line = stack.slice(pos + 1, next < 0 ? undefined : next);
-    pos = next;
-    if (line.includes('internal/deps/undici')) return 'undici';
-    const file = frameFile(line);
-    if (file === undefined || file.startsWith('node:')) continue;
+  const prepare = Error.prepareStackTrace;
+  let frames: NodeJS.CallSite[] | undefined;
+  try {
+    // Structured frames: V8 then never formats the stack into a string.
+    Error.stackTraceLimit = 24;
+    Error.prepareStackTrace = (_e, callSites) => callSites;
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, callerPackage);
+    frames = holder.stack as NodeJS.CallSite[] | undefined;
+  } finally {
+    Error.stackTraceLimit = limit;
+    Error.prepareStackTrace = prepare;
+  }
+  if (!Array.isArray(frames)) return APP;
+  for (const frame of frames) {
+    let file = frame.getFileName?.() ?? undefined;
+    if (file === undefined || file === null) continue;
+    if (file.includes('internal/deps/undici')) return 'undici';
+    if (file.startsWith('file://')) file = file.slice(7);
+    if (file.startsWith('node:')) continue;
     if (selfDirs.some((d) => file.startsWith(d))) continue;
     const pkg = packageOf(file);
     // Other instrumentations' wrappers (instrumentation-http around http.get) are not the caller.
@@ -50,14 +58,4 @@ export function callerPackage(): string {
     return pkg ?? APP;
   }
   return APP;
-}
-
-function frameFile(line: string): string | undefined {
-  // "    at fn (/path/file.js:1:2)" or "    at /path/file.js:1:2" or "at async fn (file:///x.mjs:1:2)"
-  const open = line.lastIndexOf('(');
-  let loc =
-    open >= 0 ? line.slice(open + 1, line.lastIndexOf(')')) : line.trim().replace(/^at (async )?/, '');
-  if (loc.startsWith('file://')) loc = loc.slice(7);
-  const m = /:\d+:\d+$/.exec(loc) ?? /:\d+$/.exec(loc);
-  return m ? loc.slice(0, m.index) : loc || undefined;
 }

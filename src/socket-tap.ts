@@ -1,4 +1,12 @@
-import { TraceFlags, context, isSpanContextValid, trace, type Context, type Span } from '@opentelemetry/api';
+import {
+  INVALID_TRACEID,
+  TraceFlags,
+  context,
+  isSpanContextValid,
+  trace,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { nowMs } from './clock';
 import { coveringScope } from './coverage/upstream';
@@ -346,11 +354,17 @@ export class SocketTap implements Sweepable {
     const s = this.settings;
     const parentSpan = trace.getSpan(ctx);
     let parent = parentSpan?.spanContext();
-    if (parent !== undefined && !isSpanContextValid(parent)) parent = undefined;
-    // Decide from the parent's sampled flag before building anything: unsampled costs next to nothing.
+    // Decide from the parent's sampled flag before building anything (the flag is a bit test; the
+    // validity check runs two regexes): an unsampled parent costs next to nothing.
+    const unsampled =
+      parent !== undefined &&
+      (parent.traceFlags & TraceFlags.SAMPLED) === 0 &&
+      parent.traceId !== INVALID_TRACEID;
+    if (!unsampled && parent !== undefined && !isSpanContextValid(parent)) parent = undefined;
     const emit =
+      !unsampled &&
       s.exchanges !== 'none' &&
-      (parent !== undefined ? (parent.traceFlags & TraceFlags.SAMPLED) !== 0 : !s.requireParentSpan) &&
+      (parent !== undefined || !s.requireParentSpan) &&
       !isTracingSuppressed(ctx);
     const ex = new Exchange(ctx, parent, emit, emit ? coveringScope(parentSpan) : undefined, now);
     if (emit && s.hashRequests) ex.hash = this.parser?.protocol === 'http' ? newHttpHash() : newHash();

@@ -64,8 +64,9 @@ export class LiveUpstream implements UpstreamSpan {
   endMs: number | undefined = undefined;
   /** Wall-clock time it ended, for retention. */
   endWallMs = 0;
-  private readonly span: SdkSpanLike;
-  private endedServers: string[] | undefined = undefined;
+  /** The SDK span while it is open (its attributes are read live); released when it ends. */
+  private span: SdkSpanLike | undefined;
+  private cachedServers: string[] | undefined = undefined;
 
   private constructor(
     span: SdkSpanLike,
@@ -84,9 +85,13 @@ export class LiveUpstream implements UpstreamSpan {
 
   /** Servers are read when matching, from the span's current attributes: instrumentations add them late. */
   get servers(): string[] {
-    if (this.endedServers !== undefined) return this.endedServers;
-    const attrs = this.span.attributes;
-    return attrs !== null && typeof attrs === 'object' ? serverKeys(attrs as Record<string, unknown>) : [];
+    if (this.cachedServers !== undefined) return this.cachedServers;
+    const attrs = this.span?.attributes;
+    const keys =
+      attrs !== null && typeof attrs === 'object' ? serverKeys(attrs as Record<string, unknown>) : [];
+    // Once a span names its server it keeps naming it: compute the keys once.
+    if (keys.length > 0 || this.span === undefined) this.cachedServers = keys;
+    return keys;
   }
 
   static from(span: unknown): LiveUpstream | undefined {
@@ -104,6 +109,8 @@ export class LiveUpstream implements UpstreamSpan {
   markEnded(span: unknown): void {
     this.endMs = onOurClock(hrToMs((span as SdkSpanLike).endTime));
     this.endWallMs = Date.now();
-    this.endedServers = this.servers; // attributes are final once ended
+    this.cachedServers = undefined;
+    this.cachedServers = this.servers; // attributes are final once ended
+    this.span = undefined; // keep a few fields, not the whole SDK span, for the retention window
   }
 }
