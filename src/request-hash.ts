@@ -48,6 +48,12 @@ export function updateHash(s: HashState, chunk: Uint8Array | string, byteLength:
   s.h2 = h2;
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex32(h: number): string {
+  return HEX[(h >>> 24) & 255] + HEX[(h >>> 16) & 255] + HEX[(h >>> 8) & 255] + HEX[h & 255];
+}
+
 /** 16 hex digits. */
 export function digest(s: HashState): string {
   let h1 = s.h1 ^ s.total;
@@ -57,7 +63,7 @@ export function digest(s: HashState): string {
   h1 = Math.imul(h1 ^ (h1 >>> 13), 0xc2b2ae35) ^ h2;
   h2 = Math.imul(h2 ^ (h2 >>> 16), 0x85ebca6b);
   h2 = Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35) ^ h1;
-  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+  return hex32(h1) + hex32(h2);
 }
 
 /** Keyed digest of a short string (a statement shape), with the same per-process key. */

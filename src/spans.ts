@@ -77,12 +77,14 @@ export function emitExchangeSpan(
   link: SpanContext | undefined,
   socketError: unknown,
 ): void {
+  // Literal keys (the same names as in semconv.ts, checked by test/core/spans.test.ts): V8 builds
+  // this object from a boilerplate instead of adding computed keys one by one, once per exchange.
   const attributes: Attributes = {
-    [sc.ATTR_SOCKSCOPE_KIND]: sc.KIND_EXCHANGE,
-    [sc.ATTR_NETWORK_TRANSPORT]: peer.transport,
-    [sc.ATTR_SOCKSCOPE_BYTES_SENT]: ex.bytesSent,
-    [sc.ATTR_SOCKSCOPE_BYTES_RECEIVED]: ex.bytesReceived,
-    [sc.ATTR_SOCKSCOPE_COVERED]: coveredBy !== undefined,
+    'sockscope.kind': 'exchange',
+    'network.transport': peer.transport,
+    'sockscope.bytes_sent': ex.bytesSent,
+    'sockscope.bytes_received': ex.bytesReceived,
+    'sockscope.covered': coveredBy !== undefined,
   };
   if (peer.host !== undefined) attributes[sc.ATTR_SERVER_ADDRESS] = peer.host;
   if (peer.port !== undefined && peer.transport === 'tcp') attributes[sc.ATTR_SERVER_PORT] = peer.port;
