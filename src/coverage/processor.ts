@@ -3,10 +3,18 @@ import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace
 import { findCovering, type ExchangeForCoverage, type UpstreamSpan } from './rule';
 import { LiveUpstream } from './upstream';
 
-/** How long an ended upstream span stays available for matching exchanges that end after it. */
-const RETAIN_MS = 60_000;
-/** Upper bound on remembered ended upstream spans, so memory stays bounded on any load. */
-const MAX_ENDED = 20_000;
+/**
+ * How long an ended upstream span stays available for matching exchanges that end after it.
+ * Framed exchanges end at their last byte; an unframed one can end as late as 30 idle periods
+ * (30 s by default) after its request, so a little more than that.
+ */
+const RETAIN_MS = 35_000;
+/**
+ * Upper bound on remembered ended upstream spans (about 200 bytes each), so memory stays bounded
+ * on any load; past it the oldest go first, and only an exchange of an unframed protocol that
+ * outlives 4,096 later upstream spans under load could then miss its sibling.
+ */
+const MAX_ENDED = 4096;
 
 const active = new Set<SocketCoverageProcessor>();
 
