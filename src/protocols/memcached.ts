@@ -15,7 +15,7 @@
  */
 import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
-import { BaseParser, FrameReader, LineScanner, add } from './util';
+import { BaseParser, FrameReader, LineStream, add } from './util';
 
 // Text commands. Value: 0 single-line reply, 1 multi-line until END, 2 storage (data block), 3 no reply
 const TEXT_COMMANDS: Record<string, number | undefined> = {
@@ -114,29 +114,23 @@ function request(op: string, oneWay: boolean): RequestInfo {
 
 class TextParser extends BaseParser {
   readonly protocol = 'memcached' as const;
-  private readonly cline = new LineScanner(8192);
-  private readonly sline = new LineScanner(8192);
-  private cskip = 0; // client data block bytes left (incl. CRLF)
-  private sskip = 0;
+  // Data blocks (incl. their CRLF) are skipped by count; a single-line reply ends with its block.
+  private readonly cin = new LineStream(8192, this, () => this.commandLine());
+  private readonly sin = new LineStream(
+    8192,
+    this,
+    () => this.replyLine(),
+    () => {
+      if (this.pending[0] === 0) this.finish(undefined);
+    },
+  );
+  private readonly cline = this.cin.line;
+  private readonly sline = this.sin.line;
   /** Pending reply kinds: 0 single line, 1 until END. */
   private readonly pending: number[] = [];
 
   protected client(chunk: Buffer): void {
-    let i = 0;
-    while (i < chunk.length && this.framed) {
-      if (this.cskip > 0) {
-        const n = Math.min(this.cskip, chunk.length - i);
-        this.cskip -= n;
-        i += n;
-        continue;
-      }
-      const r = this.cline.scan(chunk, i);
-      if (r === -2) return this.giveUp();
-      if (r === -1) break;
-      i = r;
-      this.commandLine();
-      this.cline.reset();
-    }
+    if (!this.cin.feed(chunk)) this.giveUp();
   }
 
   private commandLine(): void {
@@ -151,7 +145,7 @@ class TextParser extends BaseParser {
       // `set key flags exptime bytes [cas] [noreply]`; meta `ms key datalen flags*`
       const bytes = name === 'ms' ? l.nums[2] : l.nums[4];
       if (bytes < 0) return void this.giveUp();
-      this.cskip = bytes + 2;
+      this.cin.skip = bytes + 2;
     }
     if (name.length === 2 && name[0] === 'm') {
       // Meta commands: the `q` flag suppresses some replies, so pairing would be guesswork.
@@ -166,22 +160,7 @@ class TextParser extends BaseParser {
   }
 
   protected server(chunk: Buffer): void {
-    let i = 0;
-    while (i < chunk.length && this.framed) {
-      if (this.sskip > 0) {
-        const n = Math.min(this.sskip, chunk.length - i);
-        this.sskip -= n;
-        i += n;
-        if (this.sskip === 0 && this.pending[0] === 0) this.finish(undefined);
-        continue;
-      }
-      const r = this.sline.scan(chunk, i);
-      if (r === -2) return this.giveUp();
-      if (r === -1) break;
-      i = r;
-      this.replyLine();
-      this.sline.reset();
-    }
+    if (!this.sin.feed(chunk)) this.giveUp();
   }
 
   private replyLine(): void {
@@ -193,7 +172,7 @@ class TextParser extends BaseParser {
     if (l.firstIs('SERVER_ERROR')) return this.finish('memcached.SERVER_ERROR');
     if (l.firstIs('VALUE')) {
       if (l.nums[3] < 0) return void this.giveUp();
-      this.sskip = l.nums[3] + 2;
+      this.sin.skip = l.nums[3] + 2;
       return;
     }
     if (kind === 1) {
@@ -202,7 +181,7 @@ class TextParser extends BaseParser {
     }
     if (l.firstIs('VA')) {
       if (l.nums[1] < 0) return void this.giveUp();
-      this.sskip = l.nums[1] + 2; // meta value: the reply ends after its data block
+      this.sin.skip = l.nums[1] + 2; // meta value: the reply ends after its data block
       return;
     }
     this.finish(undefined);

@@ -11,7 +11,7 @@
  */
 import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../semconv';
-import { BaseParser, LineScanner, add, startsWithAscii } from './util';
+import { BaseParser, LineStream, add, startsWithAscii } from './util';
 
 const VERBS = new Set(['CONNECT', 'PUB', 'HPUB', 'SUB', 'UNSUB', 'PING', 'PONG']);
 const VERBOSE = '"verbose":true';
@@ -23,35 +23,29 @@ function detect(input: DetectInput): boolean {
 
 class NatsParser extends BaseParser {
   readonly protocol = 'nats' as const;
-  private readonly cline = new LineScanner(MAX_LINE);
-  private readonly sline = new LineScanner(MAX_LINE);
-  private cskip = 0;
-  private sskip = 0;
+  // Payloads (PUB/HPUB from the client, MSG/HMSG from the server) are skipped by count.
+  private readonly cin = new LineStream(
+    MAX_LINE,
+    this,
+    () => {
+      this.clientLine();
+      this.match = 0;
+    },
+    undefined,
+    (chunk, from, to) => {
+      if (this.cline.firstLen >= 7 && this.cline.firstIs('CONNECT')) this.scanVerbose(chunk, from, to);
+    },
+  );
+  private readonly sin = new LineStream(MAX_LINE, this, () => this.serverLine());
+  private readonly cline = this.cin.line;
+  private readonly sline = this.sin.line;
   private verbose = false;
   /** Matcher state for `"verbose":true` inside the CONNECT line. */
   private match = 0;
   private pending = 0;
 
   protected client(chunk: Buffer): void {
-    let i = 0;
-    while (i < chunk.length && this.framed) {
-      if (this.cskip > 0) {
-        const n = Math.min(this.cskip, chunk.length - i);
-        this.cskip -= n;
-        i += n;
-        continue;
-      }
-      const start = i;
-      const r = this.cline.scan(chunk, i);
-      if (this.cline.firstLen >= 7 && this.cline.firstIs('CONNECT'))
-        this.scanVerbose(chunk, start, r < 0 ? chunk.length : r);
-      if (r === -2) return this.giveUp();
-      if (r === -1) break;
-      i = r;
-      this.clientLine();
-      this.cline.reset();
-      this.match = 0;
-    }
+    if (!this.cin.feed(chunk)) this.giveUp();
   }
 
   /** Looks for `"verbose":true` in the CONNECT JSON, across chunks, without keeping the line. */
@@ -71,7 +65,7 @@ class NatsParser extends BaseParser {
     if (verb === undefined || !VERBS.has(verb)) return void this.giveUp();
     if (verb === 'PUB' || verb === 'HPUB') {
       if (l.lastNum < 0) return void this.giveUp();
-      this.cskip = l.lastNum + 2; // payload and its CRLF
+      this.cin.skip = l.lastNum + 2; // payload and its CRLF
     }
     const heartbeat = verb === 'PING' || verb === 'PONG';
     const info: RequestInfo = {
@@ -85,21 +79,7 @@ class NatsParser extends BaseParser {
   }
 
   protected server(chunk: Buffer): void {
-    let i = 0;
-    while (i < chunk.length && this.framed) {
-      if (this.sskip > 0) {
-        const n = Math.min(this.sskip, chunk.length - i);
-        this.sskip -= n;
-        i += n;
-        continue;
-      }
-      const r = this.sline.scan(chunk, i);
-      if (r === -2) return this.giveUp();
-      if (r === -1) break;
-      i = r;
-      this.serverLine();
-      this.sline.reset();
-    }
+    if (!this.sin.feed(chunk)) this.giveUp();
   }
 
   private serverLine(): void {
@@ -107,7 +87,7 @@ class NatsParser extends BaseParser {
     if (l.tokens === 0) return;
     if (l.firstIs('MSG') || l.firstIs('HMSG')) {
       if (l.lastNum < 0) return void this.giveUp();
-      this.sskip = l.lastNum + 2;
+      this.sin.skip = l.lastNum + 2;
       return;
     }
     const ok = l.firstIs('+OK');

@@ -11,7 +11,7 @@
  * encrypted → unframed.
  */
 import type { DetectInput, Recogniser } from './types';
-import { BaseParser, CR, LF, LineScanner, add, isDigit, startsWithAscii } from './util';
+import { BaseParser, CR, LF, LineScanner, LineStream, add, isDigit, startsWithAscii } from './util';
 
 const SMTP_PORTS = new Set([25, 465, 587, 2525, 1025]);
 
@@ -42,7 +42,8 @@ const enum Cmd {
 class SmtpParser extends BaseParser {
   readonly protocol = 'smtp' as const;
   private readonly cline = new LineScanner(64 * 1024);
-  private readonly sline = new LineScanner(64 * 1024);
+  private readonly sin = new LineStream(64 * 1024, this, () => this.replyLine());
+  private readonly sline = this.sin.line;
   /** The greeting has not finished yet (it answers no request). */
   private greeting = true;
   private readonly pending: Cmd[] = [];
@@ -116,15 +117,7 @@ class SmtpParser extends BaseParser {
   }
 
   protected server(chunk: Buffer): void {
-    let i = 0;
-    while (i < chunk.length && this.framed) {
-      const r = this.sline.scan(chunk, i);
-      if (r === -2) return this.giveUp();
-      if (r === -1) break;
-      i = r;
-      this.replyLine();
-      this.sline.reset();
-    }
+    if (!this.sin.feed(chunk)) this.giveUp();
   }
 
   private replyLine(): void {
