@@ -195,9 +195,8 @@ export class SocketTap implements Sweepable {
     const parser = this.parser;
     let reqs = NO_REQUESTS;
     if (parser !== undefined) reqs = parser.onClientBytes(buf ?? toBuffer(chunk, encoding));
-    let heartbeatsOnly = reqs.length > 0;
-    for (let i = 0; i < reqs.length; i++) if (reqs[i].heartbeat !== true) heartbeatsOnly = false;
-    if (heartbeatsOnly) {
+    const kind = requestsKind(reqs);
+    if (kind === Requests.HeartbeatsOnly) {
       this.heartbeats += reqs.length;
       return;
     }
@@ -207,16 +206,13 @@ export class SocketTap implements Sweepable {
     const open = this.open;
     let ex = open.length > 0 ? open[open.length - 1] : undefined;
     let fresh = false;
-    let oneWayWrite = reqs.length > 0;
-    for (let i = 0; i < reqs.length; i++)
-      if (reqs[i].oneWay !== true && reqs[i].heartbeat !== true) oneWayWrite = false;
     if (
       ex === undefined ||
       (ex.bytesReceived > 0 && !(framed && reqs.length === 0)) ||
       // Another caller's request while one awaits its answer: its own exchange, paired in order.
       (framed && reqs.length > 0 && ex.ctx !== ctx && ex.expected > 0) ||
       // A request with no answer (AMQP basic.publish) written while another awaits one: its own.
-      (framed && oneWayWrite && ex.expected > 0)
+      (framed && kind === Requests.OneWayOnly && ex.expected > 0)
     ) {
       // Unframed: a write after received data ends the previous exchange at its last byte.
       if (ex !== undefined && !framed) this.finish(ex, undefined);
@@ -229,23 +225,10 @@ export class SocketTap implements Sweepable {
       if ('inBody' in ex.hash) updateHttpHash(ex.hash as HttpHashState, chunk, byteLength);
       else updateHash(ex.hash, chunk, byteLength);
     }
-    if (reqs.length > 0) {
-      let oneWayOnly = true;
-      for (let i = 0; i < reqs.length; i++) {
-        const r = reqs[i];
-        if (r.heartbeat === true) {
-          this.heartbeats++;
-          continue;
-        }
-        if (ex.request === undefined) ex.request = r;
-        ex.commands++;
-        if (r.oneWay !== true) {
-          ex.expected++;
-          oneWayOnly = false;
-        }
-      }
+    if (kind !== Requests.None) {
+      this.addRequests(ex, reqs);
       // A request the protocol answers with nothing (NATS PUB, MQTT QoS 0) ends when written.
-      if (framed && oneWayOnly && ex.expected === 0) this.finish(ex, undefined);
+      if (framed && kind === Requests.OneWayOnly && ex.expected === 0) this.finish(ex, undefined);
     }
     if (fresh && this.open.length > 0) this.settings.sweeper.add(this);
   }
@@ -339,9 +322,17 @@ export class SocketTap implements Sweepable {
   /** Requests recognised after their bytes were written count on the newest open exchange. */
   private applyLate(reqs: RequestInfo[]): void {
     const ex = this.open[this.open.length - 1];
-    if (ex === undefined) return;
-    for (const r of reqs) {
-      if (r.heartbeat === true) continue;
+    if (ex !== undefined) this.addRequests(ex, reqs);
+  }
+
+  /** Counts requests on an exchange: the first names it, each expecting an answer is awaited. */
+  private addRequests(ex: Exchange, reqs: RequestInfo[]): void {
+    for (let i = 0; i < reqs.length; i++) {
+      const r = reqs[i];
+      if (r.heartbeat === true) {
+        this.heartbeats++;
+        continue;
+      }
       if (ex.request === undefined) ex.request = r;
       ex.commands++;
       if (r.oneWay !== true) ex.expected++;
@@ -471,6 +462,27 @@ export class SocketTap implements Sweepable {
     }
     span.end();
   }
+}
+
+const enum Requests {
+  None,
+  HeartbeatsOnly,
+  /** No request in the chunk expects an answer (heartbeats aside). */
+  OneWayOnly,
+  ExpectsAnswer,
+}
+
+/** What the requests found in one written chunk ask of the exchange, in one pass. */
+function requestsKind(reqs: RequestInfo[]): Requests {
+  if (reqs.length === 0) return Requests.None;
+  let heartbeatsOnly = true;
+  for (let i = 0; i < reqs.length; i++) {
+    const r = reqs[i];
+    if (r.heartbeat === true) continue;
+    heartbeatsOnly = false;
+    if (r.oneWay !== true) return Requests.ExpectsAnswer;
+  }
+  return heartbeatsOnly ? Requests.HeartbeatsOnly : Requests.OneWayOnly;
 }
 
 /** Nothing came back yet, or framing says the answer is incomplete. */
