@@ -9,7 +9,7 @@
  * A top-level error reply (`-ERR ...`, `!...`) → `redis.<ERROR PREFIX>`. MONITOR, CLIENT REPLY,
  * streamed RESP3 aggregates or anything unknown → unframed.
  */
-import type { DetectInput, Recogniser, RequestInfo } from './types';
+import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
 import { BaseParser, CR, LF, add, isAlpha, isDigit, upper } from './util';
 
@@ -65,6 +65,11 @@ interface Pending {
   last?: boolean;
 }
 
+/** What a plain command awaits: one reply. Shared: only subscribe-family entries are counted down. */
+const PLAIN: Pending = Object.freeze({ sub: Sub.None, left: 1 }) as Pending;
+/** A reply that is not an error carries nothing: one shared object. */
+const OK_REPLY: ResponseInfo = Object.freeze({});
+
 /** Incremental parser of the client's command stream. */
 const UNNAMED: RequestInfo = Object.freeze({ attributes: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: 'redis' }) });
 /** One shared, frozen RequestInfo per command name: a command loop allocates nothing for it. */
@@ -94,6 +99,8 @@ class CommandReader {
   private readonly name = Buffer.alloc(MAX_NAME);
   private nameLen = 0;
   private nameBad = false;
+  private readonly lastBytes = Buffer.alloc(MAX_NAME);
+  private lastName: string | undefined = undefined;
   /** First bytes of the second element (a subcommand such as `REPLY`), upper-cased. */
   private readonly sub = Buffer.alloc(8);
   private subLen = 0;
@@ -211,7 +218,17 @@ class CommandReader {
 
   private nameText(): string | undefined {
     if (this.nameBad || this.nameLen === 0 || !isAlpha(this.name[0])) return undefined;
-    return this.name.toString('latin1', 0, this.nameLen);
+    // A client mostly repeats a few commands: reuse the last name's string when the bytes match.
+    const len = this.nameLen;
+    const last = this.lastName;
+    if (last !== undefined && last.length === len) {
+      let k = 0;
+      while (k < len && this.name[k] === this.lastBytes[k]) k++;
+      if (k === len) return last;
+    }
+    this.name.copy(this.lastBytes, 0, 0, len);
+    this.lastName = this.name.toString('latin1', 0, len);
+    return this.lastName;
   }
 
   subIs(s: string): boolean {
@@ -393,11 +410,18 @@ class RedisParser extends BaseParser {
   private channels = 0;
   private patterns = 0;
   private subscribed = false;
+  private lastName: string | undefined = undefined;
+  private lastInfo: RequestInfo | undefined = undefined;
   private readonly onCommand = (name: string | undefined, argc: number): void => this.command(name, argc);
   private readonly onReply = (t: number): void => this.reply(t);
 
   private command(name: string | undefined, argc: number): void {
-    this.reqs = add(this.reqs, requestInfo(name));
+    // The reader hands back the same string for a repeated name: skip the map lookup too.
+    if (name !== this.lastName || this.lastInfo === undefined) {
+      this.lastName = name;
+      this.lastInfo = requestInfo(name);
+    }
+    this.reqs = add(this.reqs, this.lastInfo);
     if (this.pending.length >= 4096) return void this.giveUp();
     const sub = name === undefined ? Sub.None : (SUB_COMMANDS[name] ?? Sub.None);
     if (sub !== Sub.None) {
@@ -412,7 +436,7 @@ class RedisParser extends BaseParser {
     if (name === 'CLIENT' && this.commands.subIs('REPLY')) return void this.giveUp();
     // After these replies the server streams data that answers no command.
     const last = name === 'MONITOR' || name === 'SYNC' || name === 'PSYNC';
-    this.pending.push(last ? { sub, left: 1, last } : { sub, left: 1 });
+    this.pending.push(last ? { sub, left: 1, last } : PLAIN);
   }
 
   private reply(t: number): void {
@@ -457,7 +481,7 @@ class RedisParser extends BaseParser {
     }
     this.pending.shift();
     const isError = t === 0x2d || t === 0x21;
-    this.resps = add(this.resps, isError ? { error: `redis.${errorCode(r.word, r.wordLen)}` } : {});
+    this.resps = add(this.resps, isError ? { error: `redis.${errorCode(r.word, r.wordLen)}` } : OK_REPLY);
     if (front.last) this.giveUp();
   }
 
