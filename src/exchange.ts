@@ -1,4 +1,5 @@
 import type { Attributes, Context, SpanContext } from '@opentelemetry/api';
+import type { UpstreamSpan } from './coverage/rule';
 import type { RequestInfo } from './protocols/types';
 import type { HashState } from './request-hash';
 
@@ -24,18 +25,29 @@ export class Exchange {
   error: string | undefined = undefined;
   responseAttributes: Attributes | undefined = undefined;
   hash: HashState | undefined = undefined;
+  /**
+   * Scope of the upstream span that covers this exchange, once known: by the parent rule from the
+   * start, or by the sibling rule, decided at the start when it can be.
+   */
+  coveredBy: string | undefined;
+  /** Upstream spans open under the parent at the start whose server was not named yet: matched at the end. */
+  siblings: readonly UpstreamSpan[] | undefined = undefined;
 
   constructor(
     /** Context active at the exchange's first write: its parent. */
     readonly ctx: Context,
     readonly parent: SpanContext | undefined,
-    /** False when suppressed, unsampled, not wanted by config: tracked for framing, never emitted. */
-    readonly emit: boolean,
+    /**
+     * False when suppressed, unsampled, not wanted by config (a covered one with `'uncovered'`):
+     * tracked for framing, never emitted.
+     */
+    public emit: boolean,
     /** Parent rule: scope of the upstream CLIENT/PRODUCER span that is this exchange's parent. */
-    readonly coveredByParent: string | undefined,
+    coveredByParent: string | undefined,
     readonly startMs: number,
   ) {
     this.lastWriteMs = startMs;
+    this.coveredBy = coveredByParent;
   }
 
   /** The end time: the last byte received, else the last write (a request with no answer). */

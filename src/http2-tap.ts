@@ -4,7 +4,8 @@ import { errorMonitor as streamErrorMonitor } from 'node:events';
 import type * as http2 from 'node:http2';
 import { nowMs } from './clock';
 import { coveringScope } from './coverage/upstream';
-import { findSiblingCover, hasCoverageProcessor } from './coverage/processor';
+import { hasCoverageProcessor, siblingCoverAtEnd, siblingsAtStart } from './coverage/processor';
+import type { ExchangeForCoverage } from './coverage/rule';
 import { Exchange } from './exchange';
 import * as sc from './semconv';
 import { emitExchangeSpan, linkTarget, type PeerInfo } from './spans';
@@ -70,6 +71,17 @@ function observe(
     peerPort: sock?.remotePort,
     callerPackage: undefined,
   };
+  const coverageView = (): ExchangeForCoverage => ({
+    parentSpanId: parent?.spanId,
+    startMs: ex.startMs,
+    endMs: ex.endMs(),
+    servers: [`${String(peer.host).toLowerCase()}:${peer.port ?? ''}`],
+  });
+  if (ex.coveredBy === undefined && hasCoverageProcessor()) {
+    const sib = siblingsAtStart(coverageView());
+    if (typeof sib === 'string') ex.coveredBy = sib;
+    else ex.siblings = sib;
+  }
   let failure: unknown;
   stream.once('response', (resHeaders: http2.IncomingHttpHeaders) => {
     const status = Number(resHeaders[':status']);
@@ -85,15 +97,9 @@ function observe(
     try {
       ex.lastByteMs = nowMs();
       ex.received = 1;
-      let coveredBy = ex.coveredByParent;
-      if (coveredBy === undefined && hasCoverageProcessor()) {
-        const keys = [`${String(peer.host).toLowerCase()}:${peer.port ?? ''}`];
-        coveredBy = findSiblingCover({
-          parentSpanId: parent?.spanId,
-          startMs: ex.startMs,
-          endMs: ex.lastByteMs,
-          servers: keys,
-        })?.scope;
+      let coveredBy = ex.coveredBy;
+      if (coveredBy === undefined && ex.siblings !== undefined) {
+        coveredBy = siblingCoverAtEnd(coverageView(), ex.siblings);
       }
       if (s.exchanges === 'uncovered' && coveredBy !== undefined) return;
       if (tap !== undefined) tap.exchanges++;

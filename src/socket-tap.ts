@@ -10,7 +10,8 @@ import {
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { nowMs } from './clock';
 import { coveringScope } from './coverage/upstream';
-import { findSiblingCover, hasCoverageProcessor } from './coverage/processor';
+import { hasCoverageProcessor, siblingCoverAtEnd, siblingsAtStart } from './coverage/processor';
+import type { ExchangeForCoverage } from './coverage/rule';
 import { Exchange } from './exchange';
 import { detect } from './protocols';
 import type { DetectInput, ProtocolParser, RequestInfo, ResponseInfo } from './protocols/types';
@@ -358,9 +359,20 @@ export class SocketTap implements Sweepable {
       (parent !== undefined || !s.requireParentSpan) &&
       !isTracingSuppressed(ctx);
     const ex = new Exchange(ctx, parent, emit, emit ? coveringScope(parentSpan) : undefined, now);
-    if (emit && s.hashRequests) ex.hash = this.parser?.protocol === 'http' ? newHttpHash() : newHash();
+    if (emit && ex.coveredBy === undefined && hasCoverageProcessor()) {
+      const sib = siblingsAtStart(this.coverageView(ex));
+      if (typeof sib === 'string') ex.coveredBy = sib;
+      else ex.siblings = sib;
+    }
+    // With 'uncovered', an exchange known to be covered is only counted: no hash, no span.
+    if (ex.coveredBy !== undefined && s.exchanges === 'uncovered') ex.emit = false;
+    if (ex.emit && s.hashRequests) ex.hash = this.parser?.protocol === 'http' ? newHttpHash() : newHash();
     this.open.push(ex);
     return ex;
+  }
+
+  private coverageView(ex: Exchange): ExchangeForCoverage {
+    return { parentSpanId: ex.parent?.spanId, startMs: ex.startMs, endMs: ex.endMs(), servers: this.keys() };
   }
 
   /** Ends an exchange and emits its span when wanted. */
@@ -372,14 +384,9 @@ export class SocketTap implements Sweepable {
     this.exchanges++;
     if (!ex.emit) return;
     const s = this.settings;
-    let coveredBy = ex.coveredByParent;
-    if (coveredBy === undefined && hasCoverageProcessor()) {
-      coveredBy = findSiblingCover({
-        parentSpanId: ex.parent?.spanId,
-        startMs: ex.startMs,
-        endMs: ex.endMs(),
-        servers: this.keys(),
-      })?.scope;
+    let coveredBy = ex.coveredBy;
+    if (coveredBy === undefined && ex.siblings !== undefined) {
+      coveredBy = siblingCoverAtEnd(this.coverageView(ex), ex.siblings);
     }
     if (s.exchanges === 'uncovered' && coveredBy !== undefined) return;
     const p = this.parser;

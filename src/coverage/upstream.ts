@@ -62,8 +62,6 @@ export class LiveUpstream implements UpstreamSpan {
   readonly kind: number;
   readonly startMs: number;
   endMs: number | undefined = undefined;
-  /** Wall-clock time it ended, for retention. */
-  endWallMs = 0;
   /** The SDK span while it is open (its attributes are read live); released when it ends. */
   private span: SdkSpanLike | undefined;
   private cachedServers: string[] | undefined = undefined;
@@ -108,9 +106,8 @@ export class LiveUpstream implements UpstreamSpan {
 
   markEnded(span: unknown): void {
     this.endMs = onOurClock(hrToMs((span as SdkSpanLike).endTime));
-    this.endWallMs = Date.now();
     this.cachedServers = undefined;
     this.cachedServers = this.servers; // attributes are final once ended
-    this.span = undefined; // keep a few fields, not the whole SDK span, for the retention window
+    this.span = undefined; // an exchange still open may hold this view: not the whole SDK span
   }
 }

@@ -2,16 +2,30 @@ import assert from 'node:assert/strict';
 import { SpanKind, context, trace } from '@opentelemetry/api';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { test } from 'node:test';
-import { SocketCoverageProcessor } from '../../src/coverage/processor';
+import { SocketCoverageProcessor, siblingCoverAtEnd, siblingsAtStart } from '../../src/coverage/processor';
 
-test('the coverage processor offers an exchange only the upstream spans open now or ended after it began', async () => {
+const IOREDIS = '@opentelemetry/instrumentation-ioredis';
+
+function setup() {
   const processor = new SocketCoverageProcessor();
   const provider = new BasicTracerProvider({ spanProcessors: [processor] });
-  const tracer = provider.getTracer('@opentelemetry/instrumentation-ioredis');
+  const tracer = provider.getTracer(IOREDIS);
   const parent = provider.getTracer('app').startSpan('request');
   const ctx = trace.setSpan(context.active(), parent);
+  const now = () => performance.timeOrigin + performance.now();
+  const exchange = (servers: string[]) => ({
+    parentSpanId: parent.spanContext().spanId,
+    startMs: now(),
+    endMs: now(),
+    servers,
+  });
+  return { processor, tracer, parent, ctx, exchange };
+}
+
+test('the coverage processor keeps only the upstream client spans open now, and forgets each as it ends', async () => {
+  const { processor, tracer, parent, ctx } = setup();
   const parentId = parent.spanContext().spanId;
-  // A loop of 3,000 calls under one request: the lookup must not grow with them.
+  // A loop of 3,000 calls under one request leaves nothing behind.
   for (let i = 0; i < 3000; i++) {
     tracer
       .startSpan(
@@ -21,21 +35,46 @@ test('the coverage processor offers an exchange only the upstream spans open now
       )
       .end();
   }
-  const afterLoop = performance.timeOrigin + performance.now();
+  assert.equal(processor.openUnder(parentId), undefined);
   const open = tracer.startSpan('get', { kind: SpanKind.CLIENT }, ctx);
   tracer.startSpan('internal', { kind: SpanKind.INTERNAL }, ctx).end(); // never a candidate
-  assert.equal(processor.candidates(parentId, afterLoop).length, 1, 'only the span still open');
-  assert.equal(
-    processor.candidates(parentId, 0).length,
-    3001,
-    'all of them for an exchange that began before',
-  );
-  // Memory is bounded: past 4,096 retained ended spans the oldest are forgotten.
-  for (let i = 0; i < 3000; i++) tracer.startSpan('get', { kind: SpanKind.CLIENT }, ctx).end();
-  assert.equal(processor.candidates(parentId, 0).length, 4096 + 1);
-  assert.equal(processor.candidates('elsewhere', 0).length, 0);
+  const internalOpen = tracer.startSpan('internal', { kind: SpanKind.INTERNAL }, ctx);
+  assert.equal(processor.openUnder(parentId)?.size, 1, 'only the client span still open');
+  assert.equal(processor.openUnder('elsewhere'), undefined);
   open.end();
+  internalOpen.end();
+  assert.equal(processor.openUnder(parentId), undefined);
+  tracer.startSpan('get', { kind: SpanKind.CLIENT }, ctx);
   parent.end();
   await processor.shutdown();
-  assert.equal(processor.candidates(parentId, 0).length, 0);
+  assert.equal(processor.openUnder(parentId), undefined, 'shutdown forgets open spans too');
+});
+
+test('an exchange written while a named sibling is open is covered at its start', async () => {
+  const { processor, tracer, ctx, exchange } = setup();
+  const span = tracer.startSpan(
+    'get',
+    { kind: SpanKind.CLIENT, attributes: { 'server.address': '127.0.0.1', 'server.port': 6379 } },
+    ctx,
+  );
+  assert.equal(siblingsAtStart(exchange(['127.0.0.1:6379'])), IOREDIS);
+  assert.notEqual(siblingsAtStart(exchange(['10.0.0.9:6379'])), IOREDIS, 'another server is not covered');
+  span.end();
+  assert.equal(siblingsAtStart(exchange(['127.0.0.1:6379'])), undefined, 'ended before it: cannot cover');
+  await processor.shutdown();
+});
+
+test('a sibling that names its server only after the write is matched when the exchange ends', async () => {
+  const { processor, tracer, ctx, exchange } = setup();
+  const span = tracer.startSpan('query', { kind: SpanKind.CLIENT }, ctx);
+  const other = tracer.startSpan('query', { kind: SpanKind.CLIENT }, ctx);
+  const ex = exchange(['db:5432']);
+  const kept = siblingsAtStart(ex);
+  // Two unnamed open spans: neither can be trusted yet, both are kept for the end.
+  assert.ok(Array.isArray(kept) && kept.length === 2);
+  span.setAttribute('server.address', 'db');
+  span.end();
+  other.end();
+  assert.equal(siblingCoverAtEnd(ex, kept), IOREDIS);
+  await processor.shutdown();
 });
