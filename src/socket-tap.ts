@@ -6,6 +6,7 @@ import {
   trace,
   type Context,
   type Span,
+  type SpanContext,
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { nowMs } from './clock';
@@ -78,6 +79,8 @@ export class SocketTap implements Sweepable {
   private wrote = false;
   private listeners: Array<[string, (...args: any[]) => void]> | undefined = undefined;
   private serverKeys: string[] | undefined = undefined;
+  /** The last parent found valid (its ids are well-formed): the next exchange under it skips the regexes. */
+  private validParent: SpanContext | undefined = undefined;
 
   constructor(
     private readonly settings: TapSettings,
@@ -352,7 +355,11 @@ export class SocketTap implements Sweepable {
       parent !== undefined &&
       (parent.traceFlags & TraceFlags.SAMPLED) === 0 &&
       parent.traceId !== INVALID_TRACEID;
-    if (!unsampled && parent !== undefined && !isSpanContextValid(parent)) parent = undefined;
+    if (!unsampled && parent !== undefined && parent !== this.validParent) {
+      // A loop under one request writes under the same SpanContext object: validate it once.
+      if (isSpanContextValid(parent)) this.validParent = parent;
+      else parent = undefined;
+    }
     const emit =
       !unsampled &&
       s.exchanges !== 'none' &&
