@@ -1,7 +1,7 @@
 /**
  * sockscope's benchmark harness: `npm run bench` (node --expose-gc --import tsx bench/run.ts).
  *
- *   --rounds N   interleaved rounds per scenario group (default 9, at least 1)
+ *   --rounds N   interleaved rounds per scenario group (default 15, at least 1)
  *   --smoke      one short round of everything; prints the report, writes only to a temp file
  *   --only IDS   comma-separated groups: loop-redis, loop-echo, ioredis, ioredis-per20, churn, memory
  *   --source     measure src/ through tsx instead of src/ compiled by tsc (see lib/sockscope.ts)
@@ -34,7 +34,7 @@ interface Options {
 function parseArgs(argv: string[]): Options {
   // More, shorter rounds rather than a few long ones: on a shared machine load comes in bursts
   // that spoil whole blocks, and the median of more rounds shrugs them off.
-  const o: Options = { rounds: 9, smoke: false, only: undefined, source: false };
+  const o: Options = { rounds: 15, smoke: false, only: undefined, source: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--smoke') o.smoke = true;
@@ -53,7 +53,10 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-/** Operations per measured block, sized for ~0.5 s blocks on a 2-core machine (smoke: a few ms). */
+/**
+ * Operations per measured block, sized for blocks of 0.3 to 0.5 s on a 2-core machine (smoke: a
+ * few ms): many short rounds rather than a few long ones, so the median shrugs off load bursts.
+ */
 function sizes(smoke: boolean) {
   return smoke
     ? {
@@ -66,9 +69,9 @@ function sizes(smoke: boolean) {
         checkpoints: 2,
       }
     : {
-        loop: { ops: 8000, warmup: 1000 },
-        ioredis: { ops: 6000, warmup: 1000 },
-        churn: { ops: 1200, warmup: 200 },
+        loop: { ops: 5000, warmup: 500 },
+        ioredis: { ops: 3000, warmup: 500 },
+        churn: { ops: 600, warmup: 100 },
         memExchanges: 1_000_000,
         memSockets: 10_000,
         memCoverage: 30_000,

@@ -60,6 +60,10 @@ export interface VariantStats {
   cpuNs: number;
   wallNs: number;
   userShare: number;
+  /** Median user-mode CPU per operation (sockscope adds only user-mode work; system time is the kernel's). */
+  userNs: number;
+  /** Ratio of medians of user-mode CPU per operation against the baseline's. */
+  userRatio: number;
   /** Median over rounds of this variant / the baseline of the same round (paired). */
   pairedCpuRatio: number;
   /** Ratio of medians: this variant's median / the baseline's median (the published figure). */
@@ -163,6 +167,7 @@ export async function runGroup(
   const baseCpu = base.map((b) => b.sample.cpuNs / b.sample.ops);
   const baseCpuMedian = median(baseCpu);
   const baseWallMedian = median(base.map((b) => b.sample.wallNs / b.sample.ops));
+  const baseUserMedian = median(base.map((b) => b.sample.userNs / b.sample.ops));
   const variants = group.variants.map((v): VariantStats => {
     const rs = results.get(v.id)!;
     const cpu = rs.map((b) => b.sample.cpuNs / b.sample.ops);
@@ -184,6 +189,8 @@ export async function runGroup(
       cpuNs: cpuMedian,
       wallNs: wallMedian,
       userShare: median(rs.map((b) => b.sample.userNs / b.sample.cpuNs)),
+      userNs: median(rs.map((b) => b.sample.userNs / b.sample.ops)),
+      userRatio: median(rs.map((b) => b.sample.userNs / b.sample.ops)) / baseUserMedian,
       pairedCpuRatio: median(cpu.map((c, i) => c / baseCpu[i])),
       cpuRatio: cpuMedian / baseCpuMedian,
       bestCpuRatio: Math.min(...cpu) / Math.min(...baseCpu),

@@ -67,6 +67,11 @@ export function churnGroup(peer: Peer, s: LoopSizes): GroupDef {
       { id: 'none', label: 'no instrumentation', run: () => block(peer, s, 'none') },
       { id: 'net', label: 'instrumentation-net', run: () => block(peer, s, 'net') },
       { id: 'sockscope', label: 'sockscope (defaults)', run: () => block(peer, s, 'sockscope') },
+      {
+        id: 'control',
+        label: "instrumentation-net again (A/A control: this run's own noise)",
+        run: () => block(peer, s, 'net'),
+      },
     ],
   };
 }

@@ -134,6 +134,11 @@ export function ioredisGroup(Redis: IORedisCtor, s: LoopSizes, perParent?: numbe
         run: () => block(Redis, s, 'uncovered', per),
       },
       { id: 'all', label: "+ sockscope 'all'", run: () => block(Redis, s, 'all', per) },
+      {
+        id: 'control',
+        label: "instrumentation-ioredis alone again (A/A control: this run's own noise)",
+        run: () => block(Redis, s, 'ioredis', per),
+      },
     ],
   };
 }

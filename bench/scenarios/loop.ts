@@ -6,6 +6,7 @@
  *   all       2  sockscope `exchanges: 'all'` with a BatchSpanProcessor
  *   unsampled 5  sockscope 'all', the loop inside a parent the ParentBasedSampler dropped
  *   none      6  sockscope `exchanges: 'none'` (connection spans only)
+ *   control   1  raw again, as if it were another variant: an A/A test of the run's own noise
  */
 import { ROOT_CONTEXT, SpanKind, context } from '@opentelemetry/api';
 import {
@@ -144,6 +145,17 @@ export function loopGroup(peer: Peer, s: LoopSizes): GroupDef {
         }),
       },
       { id: 'floor', label: '3 floor: bare SDK span per round trip', run: () => floorBlock(peer, s) },
+      {
+        id: 'control',
+        label: "1' raw again (A/A control: this run's own noise)",
+        run: async () => ({
+          sample: await withInstrumentations({}, undefined, () => rawBlock(peer, s)),
+          checks: [check('no instrumentation enabled', true, 'prototype pristine')],
+          dropped: 0,
+          spans: {},
+          totalOps: s.ops + s.warmup,
+        }),
+      },
       { id: 'all', label: "2 sockscope exchanges:'all'", run: () => sockscopeBlock(peer, s, 'all', false) },
       {
         id: 'unsampled',
