@@ -4,40 +4,14 @@
  *
  *   node --import tsx bench/cpuprofile-summary.ts FILE.cpuprofile [--top N] [--filter TEXT] [--skip FN,...] [--per N]
  *
+ * It also prints the time attributed to sockscope as a whole (see lib/attribution.ts).
+ *
  * `--skip` leaves out samples whose own frame is one of the named functions (spawnSync: the build
  * of src/ at start-up) from every share. `--per N` also prints each row's time divided by N
  * (the operations the profiled run performed): ns per operation.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
-const ROOT = join(__dirname, '..');
-
-interface Node {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-  children?: number[];
-}
-
-interface Profile {
-  nodes: Node[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
-function area(url: string, fn: string): string {
-  if (fn === '(garbage collector)') return 'GC';
-  if (fn === '(idle)' || fn === '(program)' || fn === '(root)') return fn;
-  if (url.includes(`${ROOT}/src/`) || url.includes('sockscope-bench/dist/')) return 'sockscope';
-  if (url.includes('@opentelemetry/sdk-trace') || url.includes('@opentelemetry/core')) return 'OTel SDK';
-  if (url.includes('@opentelemetry/context-async-hooks')) return 'OTel context manager';
-  if (url.includes('@opentelemetry/api')) return 'OTel API';
-  if (url.includes('/bench/')) return 'bench';
-  if (url.startsWith('node:') || url === '') return 'Node internals / native';
-  if (url.includes('node_modules')) return url.replace(/.*node_modules\/((@[^/]+\/)?[^/]+).*/, '$1');
-  return 'other';
-}
+import { area, attributeToSockscope, selfTimes, type CpuProfile } from './lib/attribution';
 
 function main(): void {
   const args = process.argv.slice(2);
@@ -46,12 +20,9 @@ function main(): void {
   const top = Number(args[args.indexOf('--top') + 1]) || 30;
   const filter = args.includes('--filter') ? args[args.indexOf('--filter') + 1] : undefined;
   const skip = new Set(args.includes('--skip') ? args[args.indexOf('--skip') + 1].split(',') : ['spawnSync']);
-  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const p = JSON.parse(readFileSync(file, 'utf8')) as Required<CpuProfile>;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const self = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) {
-    self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
-  }
+  const self = selfTimes(p);
   let total = 0;
   let busy = 0;
   const byFn = new Map<string, number>();
@@ -71,6 +42,7 @@ function main(): void {
     const key = `${functionName || '(anonymous)'}  ${short}:${lineNumber + 1}`;
     byFn.set(key, (byFn.get(key) ?? 0) + t);
   }
+  const ourTime = attributeToSockscope(p, skip).sockscopeUs;
   const per = args.includes('--per') ? Number(args[args.indexOf('--per') + 1]) : undefined;
   const pct = (t: number) =>
     `${((100 * t) / busy).toFixed(1).padStart(5)}%` +
@@ -81,6 +53,9 @@ function main(): void {
   for (const [a, t] of [...byArea].sort((x, y) => y[1] - x[1])) {
     if (a !== '(idle)') process.stdout.write(`  ${pct(t)}  ${a}\n`);
   }
+  process.stdout.write(
+    `\nAttributed to sockscope (its code and what it calls, not what its wrappers pass on; GC aside):\n  ${pct(ourTime)}  ${(ourTime / 1e6).toFixed(3)} s\n`,
+  );
   process.stdout.write(
     `\nTop ${top} functions by self time${filter !== undefined ? ` (matching ${filter})` : ''}:\n`,
   );

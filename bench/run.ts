@@ -56,6 +56,9 @@ function parseArgs(argv: string[]): Options {
 /**
  * Operations per measured block, sized for blocks of 0.3 to 0.5 s on a 2-core machine (smoke: a
  * few ms): many short rounds rather than a few long ones, so the median shrugs off load bursts.
+ * Warm-ups are long: switching instrumentations re-patches `net.Socket.prototype`, V8 throws away
+ * the optimised code that depended on it, and a short warm-up measured the re-optimisation (on the
+ * compiler threads and in slower code) instead of the steady state a service runs in.
  */
 function sizes(smoke: boolean) {
   return smoke
@@ -69,9 +72,9 @@ function sizes(smoke: boolean) {
         checkpoints: 2,
       }
     : {
-        loop: { ops: 5000, warmup: 500 },
-        ioredis: { ops: 3000, warmup: 500 },
-        churn: { ops: 600, warmup: 100 },
+        loop: { ops: 5000, warmup: 4000 },
+        ioredis: { ops: 3000, warmup: 2500 },
+        churn: { ops: 600, warmup: 300 },
         memExchanges: 1_000_000,
         memSockets: 10_000,
         memCoverage: 30_000,

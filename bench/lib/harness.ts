@@ -4,7 +4,9 @@
  * in order (A B C A B C ...), with a forced GC before each measured block, so that slow drift of
  * the machine (other jobs, thermal state) hits all variants alike.
  */
+import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
+import { INSTRUMENTATION_NET, SOCKSCOPE, attributeToSockscope, type CpuProfile } from './attribution';
 
 export interface Sample {
   ops: number;
@@ -60,6 +62,14 @@ export interface VariantStats {
   cpuNs: number;
   wallNs: number;
   userShare: number;
+  /**
+   * CPU time per operation that a profile of one more block attributes to sockscope and what it
+   * calls (ns): measured in the loop itself, not subject to the run's noise the way a difference
+   * of two medians is. 0 for variants without sockscope.
+   */
+  attributedNs: number;
+  /** The same for `@opentelemetry/instrumentation-net` (scenario 7's baseline). */
+  attributedNetNs: number;
   /** Median user-mode CPU per operation (sockscope adds only user-mode work; system time is the kernel's). */
   userNs: number;
   /** Ratio of medians of user-mode CPU per operation against the baseline's. */
@@ -103,20 +113,66 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Runs `body` (which performs `ops` operations) after a forced GC, timing CPU and wall clock. */
+/** Set while a variant runs once more under the CPU profiler (after the timed rounds). */
+let profiling: { profile?: CpuProfile; ops?: number } | undefined;
+
+/**
+ * Runs `body` (which performs `ops` operations) after a forced GC, timing CPU and wall clock; while
+ * `profiling` is set, records a CPU profile of the body instead of being timed for the results.
+ */
 export async function measure(ops: number, body: () => Promise<void>): Promise<Sample> {
   gc();
+  const prof = profiling;
+  const session = prof !== undefined ? await startProfiler() : undefined;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await body();
   const wallNs = (performance.now() - t0) * 1e6;
   const c = process.cpuUsage(c0);
+  if (prof !== undefined && session !== undefined) {
+    prof.profile = ((await session.post('Profiler.stop')) as { profile: CpuProfile }).profile;
+    prof.ops = ops;
+    session.disconnect();
+  }
   return {
     ops,
     cpuNs: (c.user + c.system) * 1e3,
     userNs: c.user * 1e3,
     sysNs: c.system * 1e3,
     wallNs,
+  };
+}
+
+async function startProfiler(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  // 100 µs: a few thousand samples per block, enough to resolve a 1% share.
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  return session;
+}
+
+/**
+ * Runs a variant once more with the CPU profiler on, and returns the CPU time per operation spent
+ * in sockscope and what it called (lib/attribution.ts), in ns; NaN when nothing was profiled.
+ */
+async function attributedNsPerOp(v: VariantDef): Promise<{ sockscope: number; net: number }> {
+  const prof: { profile?: CpuProfile; ops?: number } = {};
+  profiling = prof;
+  try {
+    await v.run();
+  } finally {
+    profiling = undefined;
+  }
+  gc();
+  const p = prof.profile;
+  const ops = prof.ops;
+  if (p === undefined || ops === undefined) return { sockscope: NaN, net: NaN };
+  const per = (us: number) => (us * 1e3) / ops;
+  return {
+    sockscope: per(attributeToSockscope(p, undefined, SOCKSCOPE).sockscopeUs),
+    net: per(attributeToSockscope(p, undefined, INSTRUMENTATION_NET).sockscopeUs),
   };
 }
 
@@ -168,6 +224,11 @@ export async function runGroup(
   const baseCpuMedian = median(baseCpu);
   const baseWallMedian = median(base.map((b) => b.sample.wallNs / b.sample.ops));
   const baseUserMedian = median(base.map((b) => b.sample.userNs / b.sample.ops));
+  const attributed = new Map<string, { sockscope: number; net: number }>();
+  for (const v of group.variants) attributed.set(v.id, await attributedNsPerOp(v));
+  log(
+    `  ${group.id} profiled: ${group.variants.map((v) => `${v.id} ${((attributed.get(v.id)?.sockscope ?? NaN) / 1e3).toFixed(2)}µs`).join(', ')} attributed to sockscope`,
+  );
   const variants = group.variants.map((v): VariantStats => {
     const rs = results.get(v.id)!;
     const cpu = rs.map((b) => b.sample.cpuNs / b.sample.ops);
@@ -189,6 +250,8 @@ export async function runGroup(
       cpuNs: cpuMedian,
       wallNs: wallMedian,
       userShare: median(rs.map((b) => b.sample.userNs / b.sample.cpuNs)),
+      attributedNs: attributed.get(v.id)?.sockscope ?? NaN,
+      attributedNetNs: attributed.get(v.id)?.net ?? NaN,
       userNs: median(rs.map((b) => b.sample.userNs / b.sample.ops)),
       userRatio: median(rs.map((b) => b.sample.userNs / b.sample.ops)) / baseUserMedian,
       pairedCpuRatio: median(cpu.map((c, i) => c / baseCpu[i])),
