@@ -68,12 +68,15 @@ export function selfTimes(p: CpuProfile): Map<number, number> {
   return self;
 }
 
-/** µs of the profile attributed to `owner` (sockscope unless said; see the file comment), and µs not idle. */
+/**
+ * µs of the profile attributed to `owner` (sockscope unless said; see the file comment), µs not idle,
+ * and µs of garbage collection on the main thread (whoever made the garbage).
+ */
 export function attributeToSockscope(
   p: CpuProfile,
   skip: ReadonlySet<string> = new Set(),
   owner: Owner = SOCKSCOPE,
-): { sockscopeUs: number; busyUs: number } {
+): { sockscopeUs: number; busyUs: number; gcUs: number } {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, ProfileNode>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n);
@@ -104,12 +107,14 @@ export function attributeToSockscope(
   };
   let sockscopeUs = 0;
   let busyUs = 0;
+  let gcUs = 0;
   for (const [id, t] of selfTimes(p)) {
     const n = byId.get(id)!;
     const fn = n.callFrame.functionName;
     if (skip.has(fn) || fn === '(idle)') continue;
     busyUs += t;
-    if (attributed(id)) sockscopeUs += t;
+    if (fn === '(garbage collector)') gcUs += t;
+    else if (attributed(id)) sockscopeUs += t;
   }
-  return { sockscopeUs, busyUs };
+  return { sockscopeUs, busyUs, gcUs };
 }

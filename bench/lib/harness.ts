@@ -70,6 +70,9 @@ export interface VariantStats {
   attributedNs: number;
   /** The same for `@opentelemetry/instrumentation-net` (scenario 7's baseline). */
   attributedNetNs: number;
+  /** From the same profile: main-thread CPU per operation, and of it garbage collection (ns). */
+  profiledBusyNs: number;
+  profiledGcNs: number;
   /** Median user-mode CPU per operation (sockscope adds only user-mode work; system time is the kernel's). */
   userNs: number;
   /** Ratio of medians of user-mode CPU per operation against the baseline's. */
@@ -157,7 +160,15 @@ async function startProfiler(): Promise<Session> {
  * Runs a variant once more with the CPU profiler on, and returns the CPU time per operation spent
  * in sockscope and what it called (lib/attribution.ts), in ns; NaN when nothing was profiled.
  */
-async function attributedNsPerOp(v: VariantDef): Promise<{ sockscope: number; net: number }> {
+interface Attributed {
+  sockscope: number;
+  net: number;
+  /** Main-thread CPU per operation in the profiled block (not idle), and of it garbage collection. */
+  busy: number;
+  gc: number;
+}
+
+async function attributedNsPerOp(v: VariantDef): Promise<Attributed> {
   const prof: { profile?: CpuProfile; ops?: number } = {};
   profiling = prof;
   try {
@@ -168,11 +179,14 @@ async function attributedNsPerOp(v: VariantDef): Promise<{ sockscope: number; ne
   gc();
   const p = prof.profile;
   const ops = prof.ops;
-  if (p === undefined || ops === undefined) return { sockscope: NaN, net: NaN };
+  if (p === undefined || ops === undefined) return { sockscope: NaN, net: NaN, busy: NaN, gc: NaN };
   const per = (us: number) => (us * 1e3) / ops;
+  const ours = attributeToSockscope(p, undefined, SOCKSCOPE);
   return {
-    sockscope: per(attributeToSockscope(p, undefined, SOCKSCOPE).sockscopeUs),
+    sockscope: per(ours.sockscopeUs),
     net: per(attributeToSockscope(p, undefined, INSTRUMENTATION_NET).sockscopeUs),
+    busy: per(ours.busyUs),
+    gc: per(ours.gcUs),
   };
 }
 
@@ -224,7 +238,7 @@ export async function runGroup(
   const baseCpuMedian = median(baseCpu);
   const baseWallMedian = median(base.map((b) => b.sample.wallNs / b.sample.ops));
   const baseUserMedian = median(base.map((b) => b.sample.userNs / b.sample.ops));
-  const attributed = new Map<string, { sockscope: number; net: number }>();
+  const attributed = new Map<string, Attributed>();
   for (const v of group.variants) attributed.set(v.id, await attributedNsPerOp(v));
   log(
     `  ${group.id} profiled: ${group.variants.map((v) => `${v.id} ${((attributed.get(v.id)?.sockscope ?? NaN) / 1e3).toFixed(2)}µs`).join(', ')} attributed to sockscope`,
@@ -252,6 +266,8 @@ export async function runGroup(
       userShare: median(rs.map((b) => b.sample.userNs / b.sample.cpuNs)),
       attributedNs: attributed.get(v.id)?.sockscope ?? NaN,
       attributedNetNs: attributed.get(v.id)?.net ?? NaN,
+      profiledBusyNs: attributed.get(v.id)?.busy ?? NaN,
+      profiledGcNs: attributed.get(v.id)?.gc ?? NaN,
       userNs: median(rs.map((b) => b.sample.userNs / b.sample.ops)),
       userRatio: median(rs.map((b) => b.sample.userNs / b.sample.ops)) / baseUserMedian,
       pairedCpuRatio: median(cpu.map((c, i) => c / baseCpu[i])),

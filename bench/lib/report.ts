@@ -267,12 +267,14 @@ export function toMarkdown(r: RunReport): string {
     );
     L.push('');
     L.push(
-      '| variant | CPU µs | CPU ratio | paired ratio | best-round ratio | user µs | user ratio | sockscope µs (profile) | wall µs | wall ratio | spans / op | dropped |',
+      '| variant | CPU µs | CPU ratio | paired ratio | best-round ratio | user µs | user ratio | sockscope µs (profile) | main thread µs (profile) | GC µs (profile) | wall µs | wall ratio | spans / op | dropped |',
     );
-    L.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    L.push(
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
     for (const x of g.variants) {
       L.push(
-        `| ${x.id}: ${x.label} | ${us(x.cpuNs)} | ${f3(x.cpuRatio)} (${pct(x.cpuRatio)}) | ${f3(x.pairedCpuRatio)} | ${f3(x.bestCpuRatio)} | ${us(x.userNs)} | ${f3(x.userRatio)} | ${us(x.attributedNs)} | ${us(x.wallNs)} | ${f3(x.wallRatio)} | ${x.spansPerOp.toFixed(3)} | ${x.dropped} |`,
+        `| ${x.id}: ${x.label} | ${us(x.cpuNs)} | ${f3(x.cpuRatio)} (${pct(x.cpuRatio)}) | ${f3(x.pairedCpuRatio)} | ${f3(x.bestCpuRatio)} | ${us(x.userNs)} | ${f3(x.userRatio)} | ${us(x.attributedNs)} | ${us(x.profiledBusyNs)} | ${us(x.profiledGcNs)} | ${us(x.wallNs)} | ${f3(x.wallRatio)} | ${x.spansPerOp.toFixed(3)} | ${x.dropped} |`,
       );
     }
     const names = [...new Set(g.variants.filter((x) => x.id !== 'floor').flatMap((x) => x.names))];

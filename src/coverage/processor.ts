@@ -53,7 +53,7 @@ export class SocketCoverageProcessor implements SpanProcessor {
   }
 
   /** Upstream spans open now under a parent (undefined when there are none). */
-  openUnder(parentSpanId: string | undefined): ReadonlySet<UpstreamSpan> | undefined {
+  openUnder(parentSpanId: string | undefined): ReadonlySet<LiveUpstream> | undefined {
     return this.byParent.get(parentSpanId ?? '');
   }
 
@@ -75,7 +75,7 @@ export class SocketCoverageProcessor implements SpanProcessor {
  * when none is open, so that nothing can cover it.
  */
 export function siblingsAtStart(ex: ExchangeForCoverage): string | UpstreamSpan[] | undefined {
-  let open: Iterable<UpstreamSpan> | undefined;
+  let open: Iterable<LiveUpstream> | undefined;
   for (const p of active) {
     const set = p.openUnder(ex.parentSpanId);
     if (set === undefined) continue;
@@ -84,7 +84,10 @@ export function siblingsAtStart(ex: ExchangeForCoverage): string | UpstreamSpan[
   if (open === undefined) return undefined;
   // Upstream spans are timed on the exchanges' clock here: no slack needed.
   const found = findCovering(ex, undefined, open, 0);
-  return found !== undefined ? found.scope : [...open];
+  if (found !== undefined) return found.scope;
+  const kept = [...open];
+  for (const u of kept) u.awaited = true;
+  return kept;
 }
 
 /** The sibling rule when the exchange ends, over the spans `siblingsAtStart` kept. */

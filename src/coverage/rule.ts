@@ -52,9 +52,9 @@ export function canCover(kind: number, scope: string | undefined): boolean {
 
 function addKey(out: string[], host: unknown, port: unknown): void {
   if (host === undefined || host === null || host === '') return;
-  const h = String(host)
-    .toLowerCase()
-    .replace(/^\[|\]$/g, '');
+  let h = String(host).toLowerCase();
+  // An IPv6 address may come bracketed (`[::1]`); the regex only for those.
+  if (h.charCodeAt(0) === 0x5b /* [ */) h = h.replace(/^\[|\]$/g, '');
   const p = port === undefined || port === null || port === '' ? '' : String(port);
   out.push(`${h}:${p}`);
 }

@@ -65,6 +65,8 @@ export class LiveUpstream implements UpstreamSpan {
   /** The SDK span while it is open (its attributes are read live); released when it ends. */
   private span: SdkSpanLike | undefined;
   private cachedServers: string[] | undefined = undefined;
+  /** An exchange kept this span to match again when it ends (`siblingsAtStart`). */
+  awaited = false;
 
   private constructor(
     span: SdkSpanLike,
@@ -106,8 +108,10 @@ export class LiveUpstream implements UpstreamSpan {
 
   markEnded(span: unknown): void {
     this.endMs = onOurClock(hrToMs((span as SdkSpanLike).endTime));
-    this.cachedServers = undefined;
-    this.cachedServers = this.servers; // attributes are final once ended
+    // Attributes are final once ended. Read them a last time when an exchange still waits to be
+    // matched against this span (its server may be named only now), or when none was read yet.
+    if (this.awaited) this.cachedServers = undefined;
+    this.cachedServers ??= this.servers;
     this.span = undefined; // an exchange still open may hold this view: not the whole SDK span
   }
 }

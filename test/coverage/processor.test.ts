@@ -78,3 +78,19 @@ test('a sibling that names its server only after the write is matched when the e
   assert.equal(siblingCoverAtEnd(ex, kept), IOREDIS);
   await processor.shutdown();
 });
+
+test('a sibling naming the server by another name at the start, and its address later, is matched at the end', async () => {
+  const { processor, tracer, ctx, exchange } = setup();
+  const span = tracer.startSpan(
+    'get',
+    { kind: SpanKind.CLIENT, attributes: { 'server.address': 'cache.internal', 'server.port': 6379 } },
+    ctx,
+  );
+  const ex = exchange(['127.0.0.1:6379']);
+  const kept = siblingsAtStart(ex);
+  assert.ok(Array.isArray(kept), 'not covered yet: the names differ');
+  span.setAttributes({ 'network.peer.address': '127.0.0.1', 'network.peer.port': 6379 });
+  span.end();
+  assert.equal(siblingCoverAtEnd(ex, kept), IOREDIS);
+  await processor.shutdown();
+});
