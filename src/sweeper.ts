@@ -1,15 +1,20 @@
 /**
  * One shared, unref'd timer that ends idle exchanges for every socket, instead of a timer per
- * socket. It runs only while some socket has an open exchange.
+ * socket. It runs while some socket has an open exchange, and a few ticks more: a service that
+ * opens a connection per request would otherwise start and stop it for every connection.
  */
 export interface Sweepable {
   /** Ends what has gone quiet; returns true while the socket still has open exchanges. */
   sweep(now: number): boolean;
 }
 
+/** Ticks with no member before the timer stops. */
+const IDLE_TICKS = 8;
+
 export class Sweeper {
   private readonly members = new Set<Sweepable>();
   private timer: NodeJS.Timeout | undefined;
+  private idleTicks = 0;
 
   constructor(
     private readonly intervalMs: number,
@@ -18,6 +23,7 @@ export class Sweeper {
 
   add(s: Sweepable): void {
     this.members.add(s);
+    this.idleTicks = 0;
     if (this.timer === undefined) {
       this.timer = setInterval(() => this.tick(), this.intervalMs);
       this.timer.unref();
@@ -26,7 +32,6 @@ export class Sweeper {
 
   delete(s: Sweepable): void {
     this.members.delete(s);
-    if (this.members.size === 0) this.stop();
   }
 
   stop(): void {
@@ -36,6 +41,11 @@ export class Sweeper {
 
   get size(): number {
     return this.members.size;
+  }
+
+  /** Whether the timer is running. */
+  get running(): boolean {
+    return this.timer !== undefined;
   }
 
   private tick(): void {
@@ -49,6 +59,7 @@ export class Sweeper {
       }
       if (!keep) this.members.delete(s);
     }
-    if (this.members.size === 0) this.stop();
+    if (this.members.size > 0) this.idleTicks = 0;
+    else if (++this.idleTicks >= IDLE_TICKS) this.stop();
   }
 }

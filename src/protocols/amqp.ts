@@ -264,6 +264,7 @@ class AmqpParser extends BaseParser {
 
 export const amqp: Recogniser = {
   name: 'amqp',
+  clientStartsWith: (b) => b === 0x41 /* A of AMQP */,
   detect(input) {
     return detect(input);
   },

@@ -431,6 +431,7 @@ class Http2Parser extends BaseParser {
 
 export const http: Recogniser = {
   name: 'http',
+  clientStartsWith: (b) => b >= 0x41 && b <= 0x5a /* a method or PRI, upper case */,
   detect(input) {
     return detect(input);
   },

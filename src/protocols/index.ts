@@ -50,9 +50,21 @@ export const RECOGNISERS: readonly Recogniser[] = Object.freeze([
 export { parserFaults };
 export { amqp, http, kafka, memcached, mongodb, mqtt, mysql, nats, postgresql, redis, smtp, tls };
 
+/**
+ * The recognisers to ask, in detection order, by the client's first byte: most bytes rule out most
+ * protocols, so a connection is not put to all twelve (the cost is paid once per connection, with
+ * cold caches).
+ */
+const BY_FIRST_BYTE: ReadonlyArray<readonly Recogniser[]> = Array.from({ length: 256 }, (_, b) =>
+  RECOGNISERS.filter((r) => r.clientStartsWith === undefined || r.clientStartsWith(b)),
+);
+
 /** The recogniser that claims this connection, or undefined. Never throws. */
 export function detect(input: DetectInput): Recogniser | undefined {
-  for (const r of RECOGNISERS) {
+  // No client byte yet (the server spoke first), or ALPN names the protocol: ask every recogniser.
+  const candidates =
+    input.client.length > 0 && input.alpn === undefined ? BY_FIRST_BYTE[input.client[0]] : RECOGNISERS;
+  for (const r of candidates) {
     try {
       if (r.detect(input)) return r;
     } catch {

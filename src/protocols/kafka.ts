@@ -216,6 +216,7 @@ function frameLength(h: Buffer): number {
 
 export const kafka: Recogniser = {
   name: 'kafka',
+  clientStartsWith: (b) => b <= 0x06 /* high byte of a frame size under 100 MiB */,
   detect(input) {
     return detect(input);
   },

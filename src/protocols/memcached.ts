@@ -107,6 +107,9 @@ function detect(input: DetectInput): boolean {
   return c.length >= 256;
 }
 
+/** First letters of the text commands: a text stream starts with one of them. */
+const TEXT_FIRST = new Set(Object.keys(TEXT_COMMANDS).map((k) => k.charCodeAt(0)));
+
 function request(op: string, oneWay: boolean): RequestInfo {
   const attributes = { [ATTR_DB_SYSTEM_NAME]: 'memcached', [ATTR_DB_OPERATION_NAME]: op };
   return oneWay ? { operation: op, attributes, oneWay } : { operation: op, attributes };
@@ -246,6 +249,7 @@ class BinaryParser extends BaseParser {
 
 export const memcached: Recogniser = {
   name: 'memcached',
+  clientStartsWith: (b) => b === 0x80 /* binary magic */ || TEXT_FIRST.has(b),
   detect(input) {
     return detect(input);
   },

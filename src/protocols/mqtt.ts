@@ -175,6 +175,7 @@ class MqttParser extends BaseParser {
 
 export const mqtt: Recogniser = {
   name: 'mqtt',
+  clientStartsWith: (b) => b === 0x10 /* CONNECT */,
   detect(input) {
     return detect(input);
   },

@@ -180,6 +180,7 @@ function errorFields(h: Buffer, have: number): { code: string | undefined; fatal
 
 export const postgresql: Recogniser = {
   name: 'postgresql',
+  clientStartsWith: (b) => b === 0 /* high byte of a length under 10,000 */,
   detect(input) {
     return detect(input);
   },

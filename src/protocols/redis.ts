@@ -503,6 +503,7 @@ function errorCode(w: Buffer, n: number): string {
 
 export const redis: Recogniser = {
   name: 'redis',
+  clientStartsWith: (b) => b === 0x2a /* * */,
   detect(input) {
     return detect(input);
   },

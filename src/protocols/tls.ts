@@ -83,6 +83,7 @@ class TlsParser extends BaseParser {
 
 export const tls: Recogniser = {
   name: 'tls',
+  clientStartsWith: (b) => b === 0x16 /* handshake record */,
   detect(input) {
     return detect(input);
   },

@@ -88,6 +88,12 @@ export interface Recogniser {
   /** Pure: does this connection speak the protocol? Never throws; reads only the given prefixes. */
   detect(input: DetectInput): boolean;
   /**
+   * Whether a client's first byte can start this protocol (every byte when absent: protocols the
+   * server speaks first, or whose first byte can be anything). `detect()` is asked only of the
+   * recognisers the first byte allows, so it must be true for every byte `detect` can accept.
+   */
+  clientStartsWith?(byte: number): boolean;
+  /**
    * Create the per-connection parser. Detection is tried on the first server chunk when the server
    * speaks first (MySQL greeting, NATS `INFO`, SMTP `220`), else on the first client chunk. Right
    * after `createParser`, sockscope feeds the parser the whole chunk that triggered detection and

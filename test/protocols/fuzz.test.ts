@@ -297,3 +297,35 @@ test('fuzz: a large mutated stream fed in random slices keeps parser state bound
     assert.ok(true);
   }
 });
+
+test('detect() asks only the recognisers a first byte allows, and picks what asking all twelve in order would', () => {
+  const rand = mulberry32(SEED ^ 0x0d15ea5e);
+  const everyOne = (inp: DetectInput) => RECOGNISERS.find((r) => r.detect(inp));
+  for (const r of RECOGNISERS) {
+    const open = OPENINGS[r.name];
+    const input: DetectInput = { client: Buffer.alloc(0), server: Buffer.alloc(0), port: 0, ...open.input };
+    assert.equal(detect(input), everyOne(input), `${r.name}: its opening`);
+    if (input.client.length > 0 && r.clientStartsWith !== undefined) {
+      assert.ok(r.clientStartsWith(input.client[0]), `${r.name} allows the first byte of its own opening`);
+    }
+    const next = makeInputs(
+      rand,
+      open.chunks.map(([, d]) => d),
+    );
+    for (let n = 0; n < 20_000; n++) {
+      const x = Buffer.from(next().subarray(0, 256));
+      if (x.length > 0 && n % 4 === 0) x[0] = Math.floor(rand() * 256);
+      const inp: DetectInput = {
+        client: x,
+        server: n % 3 === 0 ? next().subarray(0, 64) : Buffer.alloc(0),
+        port: n % 7 === 0 ? 9092 : n % 11 === 0 ? 25 : 0,
+        alpn: n % 13 === 0 ? 'http/1.1' : undefined,
+      };
+      assert.equal(
+        detect(inp)?.name,
+        everyOne(inp)?.name,
+        `${r.name} #${n}: ${x.subarray(0, 16).toString('hex')}`,
+      );
+    }
+  }
+});
