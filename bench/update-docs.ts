@@ -27,7 +27,10 @@ function main(): void {
   const latest = readFileSync(join(ROOT, 'bench', 'results', 'latest.md'), 'utf8')
     .replace(/^# .*\n/, 'From `bench/results/latest.md` (written by that run):\n')
     .replace(/^(#{2,5}) /gm, '#$1 ');
-  const hot = readFileSync(join(ROOT, 'bench', 'results', 'hot-path.md'), 'utf8').replace(/^# .*\n+/, 'Run: ');
+  const hot = readFileSync(join(ROOT, 'bench', 'results', 'hot-path.md'), 'utf8').replace(
+    /^# .*\n+/,
+    'Run: ',
+  );
   let doc = readFileSync(DOC, 'utf8');
   doc = between(doc, 'latest', latest);
   doc = between(doc, 'hotpath', hot);

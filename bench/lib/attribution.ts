@@ -43,12 +43,20 @@ export function area(url: string, fn: string): string {
 export interface Owner {
   area: string;
   wrappers: ReadonlySet<string>;
+  /** Areas whose code, called straight from the owner's, is the wrapped library at work (anonymous wrappers). */
+  wrapped?: ReadonlySet<string>;
 }
 
 /** sockscope: its wrappers in src/instrumentation.ts and src/http2-tap.ts. */
 export const SOCKSCOPE: Owner = {
   area: 'sockscope',
   wrappers: new Set(['connect', 'write', 'end', 'push', '_destroy', 'request']),
+};
+/** `@opentelemetry/instrumentation-ioredis` (its wrappers are anonymous: what they call in ioredis is ioredis's). */
+export const INSTRUMENTATION_IOREDIS: Owner = {
+  area: '@opentelemetry/instrumentation-ioredis',
+  wrappers: new Set(),
+  wrapped: new Set(['ioredis']),
 };
 /** `@opentelemetry/instrumentation-net`, for the same measure of the scenario 7 baseline. */
 export const INSTRUMENTATION_NET: Owner = {
@@ -97,7 +105,13 @@ export function attributeToSockscope(
       }
       if (!decided && isOurs(n)) {
         // A wrapper's call into the method it wraps is the host's own work, not sockscope's.
-        ours = child === undefined || isOurs(child) || !owner.wrappers.has(n.callFrame.functionName);
+        ours =
+          child === undefined ||
+          isOurs(child) ||
+          !(
+            owner.wrappers.has(n.callFrame.functionName) ||
+            owner.wrapped?.has(area(child.callFrame.url, child.callFrame.functionName)) === true
+          );
         decided = true;
         if (!ours) break;
       }

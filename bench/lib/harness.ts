@@ -6,7 +6,13 @@
  */
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
-import { INSTRUMENTATION_NET, SOCKSCOPE, attributeToSockscope, type CpuProfile } from './attribution';
+import {
+  INSTRUMENTATION_IOREDIS,
+  INSTRUMENTATION_NET,
+  SOCKSCOPE,
+  attributeToSockscope,
+  type CpuProfile,
+} from './attribution';
 
 export interface Sample {
   ops: number;
@@ -70,6 +76,8 @@ export interface VariantStats {
   attributedNs: number;
   /** The same for `@opentelemetry/instrumentation-net` (scenario 7's baseline). */
   attributedNetNs: number;
+  /** The same for `@opentelemetry/instrumentation-ioredis` (scenario 4's baseline). */
+  attributedIoredisNs: number;
   /** From the same profile: main-thread CPU per operation, and of it garbage collection (ns). */
   profiledBusyNs: number;
   profiledGcNs: number;
@@ -163,6 +171,7 @@ async function startProfiler(): Promise<Session> {
 interface Attributed {
   sockscope: number;
   net: number;
+  ioredis: number;
   /** Main-thread CPU per operation in the profiled block (not idle), and of it garbage collection. */
   busy: number;
   gc: number;
@@ -179,12 +188,14 @@ async function attributedNsPerOp(v: VariantDef): Promise<Attributed> {
   gc();
   const p = prof.profile;
   const ops = prof.ops;
-  if (p === undefined || ops === undefined) return { sockscope: NaN, net: NaN, busy: NaN, gc: NaN };
+  if (p === undefined || ops === undefined)
+    return { sockscope: NaN, net: NaN, ioredis: NaN, busy: NaN, gc: NaN };
   const per = (us: number) => (us * 1e3) / ops;
   const ours = attributeToSockscope(p, undefined, SOCKSCOPE);
   return {
     sockscope: per(ours.sockscopeUs),
     net: per(attributeToSockscope(p, undefined, INSTRUMENTATION_NET).sockscopeUs),
+    ioredis: per(attributeToSockscope(p, undefined, INSTRUMENTATION_IOREDIS).sockscopeUs),
     busy: per(ours.busyUs),
     gc: per(ours.gcUs),
   };
@@ -266,6 +277,7 @@ export async function runGroup(
       userShare: median(rs.map((b) => b.sample.userNs / b.sample.cpuNs)),
       attributedNs: attributed.get(v.id)?.sockscope ?? NaN,
       attributedNetNs: attributed.get(v.id)?.net ?? NaN,
+      attributedIoredisNs: attributed.get(v.id)?.ioredis ?? NaN,
       profiledBusyNs: attributed.get(v.id)?.busy ?? NaN,
       profiledGcNs: attributed.get(v.id)?.gc ?? NaN,
       userNs: median(rs.map((b) => b.sample.userNs / b.sample.ops)),
