@@ -136,7 +136,7 @@ async function main(): Promise<number> {
     if (want('churn')) defs.push(churnGroup(echoP, size.churn));
     for (const d of defs) {
       log(`${d.title}: ${d.variants.map((x) => x.id).join(' ')} x ${opts.rounds} rounds`);
-      groups.push(await runGroup(d, opts.rounds, log));
+      groups.push(await runGroup(d, opts.rounds, log, opts.smoke ? 1 : 3));
     }
     if (want('memory')) {
       log(`Memory: ${size.memExchanges} exchanges on one socket`);

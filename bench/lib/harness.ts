@@ -164,20 +164,22 @@ async function startProfiler(): Promise<Session> {
   return session;
 }
 
-/**
- * Runs a variant once more with the CPU profiler on, and returns the CPU time per operation spent
- * in sockscope and what it called (lib/attribution.ts), in ns; NaN when nothing was profiled.
- */
 interface Attributed {
   sockscope: number;
   net: number;
   ioredis: number;
-  /** Main-thread CPU per operation in the profiled block (not idle), and of it garbage collection. */
+  /** Main-thread CPU in the profiled blocks (not idle), and of it garbage collection. */
   busy: number;
   gc: number;
+  ops: number;
 }
 
-async function attributedNsPerOp(v: VariantDef): Promise<Attributed> {
+/**
+ * Runs a variant once more with the CPU profiler on, and returns the CPU time (µs) its profile
+ * attributes to sockscope and what it calls (lib/attribution.ts), and to the two baselines'
+ * instrumentations, with the operations the block measured.
+ */
+async function profileBlock(v: VariantDef): Promise<Attributed | undefined> {
   const prof: { profile?: CpuProfile; ops?: number } = {};
   profiling = prof;
   try {
@@ -187,17 +189,15 @@ async function attributedNsPerOp(v: VariantDef): Promise<Attributed> {
   }
   gc();
   const p = prof.profile;
-  const ops = prof.ops;
-  if (p === undefined || ops === undefined)
-    return { sockscope: NaN, net: NaN, ioredis: NaN, busy: NaN, gc: NaN };
-  const per = (us: number) => (us * 1e3) / ops;
+  if (p === undefined || prof.ops === undefined) return undefined;
   const ours = attributeToSockscope(p, undefined, SOCKSCOPE);
   return {
-    sockscope: per(ours.sockscopeUs),
-    net: per(attributeToSockscope(p, undefined, INSTRUMENTATION_NET).sockscopeUs),
-    ioredis: per(attributeToSockscope(p, undefined, INSTRUMENTATION_IOREDIS).sockscopeUs),
-    busy: per(ours.busyUs),
-    gc: per(ours.gcUs),
+    sockscope: ours.sockscopeUs,
+    net: attributeToSockscope(p, undefined, INSTRUMENTATION_NET).sockscopeUs,
+    ioredis: attributeToSockscope(p, undefined, INSTRUMENTATION_IOREDIS).sockscopeUs,
+    busy: ours.busyUs,
+    gc: ours.gcUs,
+    ops: prof.ops,
   };
 }
 
@@ -225,6 +225,7 @@ export async function runGroup(
   group: GroupDef,
   rounds: number,
   log: (line: string) => void,
+  profiledBlocks = 3,
 ): Promise<GroupStats> {
   const results = new Map<string, BlockResult[]>();
   for (const v of group.variants) results.set(v.id, []);
@@ -249,10 +250,31 @@ export async function runGroup(
   const baseCpuMedian = median(baseCpu);
   const baseWallMedian = median(base.map((b) => b.sample.wallNs / b.sample.ops));
   const baseUserMedian = median(base.map((b) => b.sample.userNs / b.sample.ops));
-  const attributed = new Map<string, Attributed>();
-  for (const v of group.variants) attributed.set(v.id, await attributedNsPerOp(v));
+  // Profiled blocks, interleaved like the rounds; their times are summed (a single block of a
+  // cheap variant holds only a few dozen of sockscope's samples).
+  const sums = new Map<string, Attributed>();
+  for (let b = 0; b < profiledBlocks; b++) {
+    for (const v of group.variants) {
+      const a = await profileBlock(v);
+      if (a === undefined) continue;
+      const t = sums.get(v.id);
+      if (t === undefined) sums.set(v.id, a);
+      else for (const k of Object.keys(a) as (keyof Attributed)[]) t[k] += a[k];
+    }
+  }
+  const attributed = new Map<string, Omit<Attributed, 'ops'>>();
+  for (const [id, t] of sums) {
+    const per = (us: number) => (us * 1e3) / t.ops;
+    attributed.set(id, {
+      sockscope: per(t.sockscope),
+      net: per(t.net),
+      ioredis: per(t.ioredis),
+      busy: per(t.busy),
+      gc: per(t.gc),
+    });
+  }
   log(
-    `  ${group.id} profiled: ${group.variants.map((v) => `${v.id} ${((attributed.get(v.id)?.sockscope ?? NaN) / 1e3).toFixed(2)}µs`).join(', ')} attributed to sockscope`,
+    `  ${group.id} profiled (${profiledBlocks} blocks each): ${group.variants.map((v) => `${v.id} ${((attributed.get(v.id)?.sockscope ?? NaN) / 1e3).toFixed(2)}µs`).join(', ')} attributed to sockscope`,
   );
   const variants = group.variants.map((v): VariantStats => {
     const rs = results.get(v.id)!;
