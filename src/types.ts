@@ -46,6 +46,8 @@ export interface SocketInstrumentationConfig extends InstrumentationConfig {
   ignore?: IgnoreMatcher[];
   /**
    * Resolve `sockscope.caller.package` from a short stack capture at connect (once per socket).
+   * The capture is sockscope's largest cost per connection (10–30 µs of CPU, see
+   * docs/performance.md); a service that opens a connection per request may turn it off.
    * @default true
    */
   captureCallerPackage?: boolean;
