@@ -25,6 +25,7 @@ import type { TapSettings } from './tap-settings';
 const EMPTY = Buffer.alloc(0);
 const NO_REQUESTS: RequestInfo[] = [];
 const NO_RESPONSES: ResponseInfo[] = [];
+const NO_KEYS: readonly string[] = [];
 /** Bytes of each direction kept for protocol detection (a copy, never the chunk). */
 const DETECT_PREFIX = 256;
 /**
@@ -79,6 +80,12 @@ export class SocketTap implements Sweepable {
   private wrote = false;
   private listeners: Array<[string, (...args: any[]) => void]> | undefined = undefined;
   private serverKeys: string[] | undefined = undefined;
+  private readonly view: ExchangeForCoverage = {
+    parentSpanId: undefined,
+    startMs: 0,
+    endMs: 0,
+    servers: NO_KEYS,
+  };
   /** The last parent found valid (its ids are well-formed): the next exchange under it skips the regexes. */
   private validParent: SpanContext | undefined = undefined;
 
@@ -378,8 +385,14 @@ export class SocketTap implements Sweepable {
     return ex;
   }
 
+  /** The exchange as the coverage rule reads it, in one object per socket (the rule keeps none). */
   private coverageView(ex: Exchange): ExchangeForCoverage {
-    return { parentSpanId: ex.parent?.spanId, startMs: ex.startMs, endMs: ex.endMs(), servers: this.keys() };
+    const v = this.view;
+    v.parentSpanId = ex.parent?.spanId;
+    v.startMs = ex.startMs;
+    v.endMs = ex.endMs();
+    v.servers = this.keys();
+    return v;
   }
 
   /** Ends an exchange and emits its span when wanted. */

@@ -19,6 +19,8 @@ const active = new Set<SocketCoverageProcessor>();
 export class SocketCoverageProcessor implements SpanProcessor {
   private readonly byParent = new Map<string, Set<LiveUpstream>>();
   private readonly bySpan = new WeakMap<object, LiveUpstream>();
+  /** The last set emptied, reused for the next parent: calls made one at a time need no new set each. */
+  private spare: Set<LiveUpstream> | undefined = undefined;
 
   constructor() {
     active.add(this);
@@ -30,7 +32,11 @@ export class SocketCoverageProcessor implements SpanProcessor {
       if (u === undefined) return;
       const key = u.parentSpanId ?? '';
       let open = this.byParent.get(key);
-      if (open === undefined) this.byParent.set(key, (open = new Set()));
+      if (open === undefined) {
+        open = this.spare ?? new Set();
+        this.spare = undefined;
+        this.byParent.set(key, open);
+      }
       open.add(u);
       this.bySpan.set(span, u);
     } catch {
@@ -46,7 +52,10 @@ export class SocketCoverageProcessor implements SpanProcessor {
       u.markEnded(span);
       const key = u.parentSpanId ?? '';
       const open = this.byParent.get(key);
-      if (open !== undefined && open.delete(u) && open.size === 0) this.byParent.delete(key);
+      if (open !== undefined && open.delete(u) && open.size === 0) {
+        this.byParent.delete(key);
+        this.spare = open;
+      }
     } catch {
       // see onStart
     }
@@ -64,6 +73,7 @@ export class SocketCoverageProcessor implements SpanProcessor {
   shutdown(): Promise<void> {
     active.delete(this);
     this.byParent.clear();
+    this.spare = undefined;
     return Promise.resolve();
   }
 }
