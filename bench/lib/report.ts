@@ -247,7 +247,7 @@ export function toMarkdown(r: RunReport): string {
     "A/A control: each group's baseline measured a second time as if it were another variant; its ratio to the baseline is this run's noise, the smallest difference the run can resolve.",
   );
   L.push(
-    "By profile: the same ratio with sockscope's added CPU (and instrumentation-net's or -ioredis's, for their baselines) taken from a CPU profile of one more block of that variant: the time spent in its code and in what it calls, not in the methods it wraps; garbage collection is not attributed.",
+    "By profile: the same ratio with sockscope's added CPU (and instrumentation-net's or -ioredis's, for their baselines) taken from CPU profiles of three more blocks of that variant (one in a smoke run): the time spent in its code and in what it calls, not in the methods it wraps; garbage collection is not attributed.",
   );
   L.push('');
   L.push('| scenario | what | measured | target | verdict | A/A control | by profile | notes |');
