@@ -4,7 +4,7 @@ import { errorMonitor as streamErrorMonitor } from 'node:events';
 import type * as http2 from 'node:http2';
 import { nowMs } from './clock';
 import { coveringScope } from './coverage/upstream';
-import { hasCoverageProcessor, siblingCoverAtEnd, siblingsAtStart } from './coverage/processor';
+import { coverAtEnd, matchSiblingsAtStart } from './coverage/processor';
 import type { ExchangeForCoverage } from './coverage/rule';
 import { Exchange } from './exchange';
 import * as sc from './semconv';
@@ -77,11 +77,7 @@ function observe(
     endMs: ex.endMs(),
     servers: [`${String(peer.host).toLowerCase()}:${peer.port ?? ''}`],
   });
-  if (ex.coveredBy === undefined && hasCoverageProcessor()) {
-    const sib = siblingsAtStart(coverageView());
-    if (typeof sib === 'string') ex.coveredBy = sib;
-    else ex.siblings = sib;
-  }
+  matchSiblingsAtStart(ex, coverageView);
   let failure: unknown;
   stream.once('response', (resHeaders: http2.IncomingHttpHeaders) => {
     const status = Number(resHeaders[':status']);
@@ -97,10 +93,7 @@ function observe(
     try {
       ex.lastByteMs = nowMs();
       ex.received = 1;
-      let coveredBy = ex.coveredBy;
-      if (coveredBy === undefined && ex.siblings !== undefined) {
-        coveredBy = siblingCoverAtEnd(coverageView(), ex.siblings);
-      }
+      const coveredBy = coverAtEnd(ex, coverageView);
       if (s.exchanges === 'uncovered' && coveredBy !== undefined) return;
       if (tap !== undefined) tap.exchanges++;
       const rst = (stream as { rstCode?: number }).rstCode;

@@ -11,7 +11,7 @@ import {
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { nowMs } from './clock';
 import { coveringScope } from './coverage/upstream';
-import { hasCoverageProcessor, siblingCoverAtEnd, siblingsAtStart } from './coverage/processor';
+import { coverAtEnd, matchSiblingsAtStart } from './coverage/processor';
 import type { ExchangeForCoverage } from './coverage/rule';
 import { Exchange } from './exchange';
 import { detect } from './protocols';
@@ -373,17 +373,16 @@ export class SocketTap implements Sweepable {
       (parent !== undefined || !s.requireParentSpan) &&
       !isTracingSuppressed(ctx);
     const ex = new Exchange(ctx, parent, emit, emit ? coveringScope(parentSpan) : undefined, now);
-    if (emit && ex.coveredBy === undefined && hasCoverageProcessor()) {
-      const sib = siblingsAtStart(this.coverageView(ex));
-      if (typeof sib === 'string') ex.coveredBy = sib;
-      else ex.siblings = sib;
-    }
+    if (emit) matchSiblingsAtStart(ex, this.viewOf);
     // With 'uncovered', an exchange known to be covered is only counted: no hash, no span.
     if (ex.coveredBy !== undefined && s.exchanges === 'uncovered') ex.emit = false;
     if (ex.emit && s.hashRequests) ex.hash = this.parser?.protocol === 'http' ? newHttpHash() : newHash();
     this.open.push(ex);
     return ex;
   }
+
+  /** `coverageView` bound once per socket, for the coverage rule to call when it needs it. */
+  private readonly viewOf = (ex: Exchange): ExchangeForCoverage => this.coverageView(ex);
 
   /** The exchange as the coverage rule reads it, in one object per socket (the rule keeps none). */
   private coverageView(ex: Exchange): ExchangeForCoverage {
@@ -404,10 +403,7 @@ export class SocketTap implements Sweepable {
     this.exchanges++;
     if (!ex.emit) return;
     const s = this.settings;
-    let coveredBy = ex.coveredBy;
-    if (coveredBy === undefined && ex.siblings !== undefined) {
-      coveredBy = siblingCoverAtEnd(this.coverageView(ex), ex.siblings);
-    }
+    const coveredBy = coverAtEnd(ex, this.viewOf);
     if (s.exchanges === 'uncovered' && coveredBy !== undefined) return;
     const p = this.parser;
     emitExchangeSpan(

@@ -108,7 +108,28 @@ export function siblingCoverAtEnd(
   return findCovering(ex, undefined, openAtStart, 0)?.scope;
 }
 
-/** Whether any processor is registered (the sibling rule can be applied). */
-export function hasCoverageProcessor(): boolean {
-  return active.size > 0;
+/** What the sibling rule records on an exchange (`Exchange` has both fields). */
+export interface SiblingMatch {
+  coveredBy: string | undefined;
+  siblings: readonly UpstreamSpan[] | undefined;
+}
+
+/** Applies the sibling rule at an exchange's start, unless the parent rule already covers it. */
+export function matchSiblingsAtStart<M extends SiblingMatch>(
+  m: M,
+  view: (m: M) => ExchangeForCoverage,
+): void {
+  if (m.coveredBy !== undefined || active.size === 0) return;
+  const sib = siblingsAtStart(view(m));
+  if (typeof sib === 'string') m.coveredBy = sib;
+  else m.siblings = sib;
+}
+
+/** The covering scope when the exchange ends: known from its start, or matched over the spans it kept. */
+export function coverAtEnd<M extends SiblingMatch>(
+  m: M,
+  view: (m: M) => ExchangeForCoverage,
+): string | undefined {
+  if (m.coveredBy !== undefined || m.siblings === undefined) return m.coveredBy;
+  return siblingCoverAtEnd(view(m), m.siblings);
 }
