@@ -11,7 +11,7 @@
  * (the operations the profiled run performed): ns per operation.
  */
 import { readFileSync } from 'node:fs';
-import { area, attributeToSockscope, selfTimes, type CpuProfile } from './lib/attribution';
+import { SOCKSCOPE, area, attributeTo, selfTimes, type CpuProfile } from './lib/attribution';
 
 function main(): void {
   const args = process.argv.slice(2);
@@ -42,7 +42,7 @@ function main(): void {
     const key = `${functionName || '(anonymous)'}  ${short}:${lineNumber + 1}`;
     byFn.set(key, (byFn.get(key) ?? 0) + t);
   }
-  const ourTime = attributeToSockscope(p, skip).sockscopeUs;
+  const ourTime = attributeTo(p, SOCKSCOPE, skip).ownerUs;
   const per = args.includes('--per') ? Number(args[args.indexOf('--per') + 1]) : undefined;
   const pct = (t: number) =>
     `${((100 * t) / busy).toFixed(1).padStart(5)}%` +

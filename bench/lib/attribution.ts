@@ -80,11 +80,11 @@ export function selfTimes(p: CpuProfile): Map<number, number> {
  * µs of the profile attributed to `owner` (sockscope unless said; see the file comment), µs not idle,
  * and µs of garbage collection on the main thread (whoever made the garbage).
  */
-export function attributeToSockscope(
+export function attributeTo(
   p: CpuProfile,
-  skip: ReadonlySet<string> = new Set(),
   owner: Owner = SOCKSCOPE,
-): { sockscopeUs: number; busyUs: number; gcUs: number } {
+  skip: ReadonlySet<string> = new Set(),
+): { ownerUs: number; busyUs: number; gcUs: number } {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, ProfileNode>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n);
@@ -119,7 +119,7 @@ export function attributeToSockscope(
     cache.set(id, ours);
     return ours;
   };
-  let sockscopeUs = 0;
+  let ownerUs = 0;
   let busyUs = 0;
   let gcUs = 0;
   for (const [id, t] of selfTimes(p)) {
@@ -128,7 +128,7 @@ export function attributeToSockscope(
     if (skip.has(fn) || fn === '(idle)') continue;
     busyUs += t;
     if (fn === '(garbage collector)') gcUs += t;
-    else if (attributed(id)) sockscopeUs += t;
+    else if (attributed(id)) ownerUs += t;
   }
-  return { sockscopeUs, busyUs, gcUs };
+  return { ownerUs, busyUs, gcUs };
 }

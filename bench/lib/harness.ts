@@ -16,7 +16,7 @@ import {
   INSTRUMENTATION_IOREDIS,
   INSTRUMENTATION_NET,
   SOCKSCOPE,
-  attributeToSockscope,
+  attributeTo,
   type CpuProfile,
 } from './attribution';
 
@@ -75,8 +75,8 @@ export interface VariantStats {
   wallNs: number;
   userShare: number;
   /**
-   * CPU time per operation that a profile of one more block attributes to sockscope and what it
-   * calls (ns): measured in the loop itself, not subject to the run's noise the way a difference
+   * CPU time per operation that profiles of more blocks of this variant attribute to sockscope and
+   * what it calls (ns): measured in the loop itself, not subject to the run's noise the way a difference
    * of two medians is. 0 for variants without sockscope.
    */
   attributedNs: number;
@@ -196,11 +196,11 @@ async function profileBlock(v: VariantDef): Promise<Attributed | undefined> {
   gc();
   const p = prof.profile;
   if (p === undefined || prof.ops === undefined) return undefined;
-  const ours = attributeToSockscope(p, undefined, SOCKSCOPE);
+  const ours = attributeTo(p, SOCKSCOPE);
   return {
-    sockscope: ours.sockscopeUs,
-    net: attributeToSockscope(p, undefined, INSTRUMENTATION_NET).sockscopeUs,
-    ioredis: attributeToSockscope(p, undefined, INSTRUMENTATION_IOREDIS).sockscopeUs,
+    sockscope: ours.ownerUs,
+    net: attributeTo(p, INSTRUMENTATION_NET).ownerUs,
+    ioredis: attributeTo(p, INSTRUMENTATION_IOREDIS).ownerUs,
     busy: ours.busyUs,
     gc: ours.gcUs,
     ops: prof.ops,
@@ -285,6 +285,7 @@ export async function runGroup(
   const variants = group.variants.map((v): VariantStats => {
     const rs = results.get(v.id)!;
     const cpu = rs.map((b) => b.sample.cpuNs / b.sample.ops);
+    const userMedian = median(rs.map((b) => b.sample.userNs / b.sample.ops));
     const wall = rs.map((b) => b.sample.wallNs / b.sample.ops);
     const spans: Record<string, number> = {};
     for (const b of rs) for (const [k, n] of Object.entries(b.spans)) spans[k] = (spans[k] ?? 0) + n;
@@ -308,8 +309,8 @@ export async function runGroup(
       attributedIoredisNs: attributed.get(v.id)?.ioredis ?? NaN,
       profiledBusyNs: attributed.get(v.id)?.busy ?? NaN,
       profiledGcNs: attributed.get(v.id)?.gc ?? NaN,
-      userNs: median(rs.map((b) => b.sample.userNs / b.sample.ops)),
-      userRatio: median(rs.map((b) => b.sample.userNs / b.sample.ops)) / baseUserMedian,
+      userNs: userMedian,
+      userRatio: userMedian / baseUserMedian,
       pairedCpuRatio: median(cpu.map((c, i) => c / baseCpu[i])),
       cpuRatio: cpuMedian / baseCpuMedian,
       bestCpuRatio: Math.min(...cpu) / Math.min(...baseCpu),
