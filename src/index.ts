@@ -3,7 +3,7 @@
  * request/response exchange, names it by wire protocol, and marks which calls no upstream
  * instrumentation covers. The public API is this explicit list.
  */
-export { SocketInstrumentation } from './instrumentation';
+export { SocketInstrumentation } from './tap/instrumentation';
 export type { SocketInstrumentationConfig, ExchangeMode, IgnoreMatcher, SocketTarget } from './types';
 export { SocketCoverageProcessor } from './coverage/processor';
 export { traced } from './traced';

@@ -19,10 +19,10 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { SocketInstrumentation } from './instrumentation';
+import { SocketInstrumentation } from './tap/instrumentation';
 import { SocketCoverageProcessor } from './coverage/processor';
 import { JsonlFileSpanExporter } from './export/jsonl-file-exporter';
-import { parseRegisterEnv, type OtlpProtocol, type RegisterSettings } from './export/env';
+import { parseRegisterEnv, type OtlpProtocol, type RegisterSettings } from './startup/env';
 
 const STARTED = Symbol.for('sockscope.register.started');
 const AUTO_INSTRUMENTATIONS = '@opentelemetry/auto-instrumentations-node';

@@ -5,7 +5,7 @@
  */
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { types } from 'node:util';
-import { ATTR_SOCKSCOPE_FUNCTION, SCOPE_NAME } from './semconv';
+import { ATTR_SOCKSCOPE_FUNCTION, SCOPE_NAME } from './spans/semconv';
 
 /** Any function, with any `this`. */
 type AnyFunction = (this: any, ...args: any[]) => any;

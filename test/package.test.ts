@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as api from '../src/index';
 import { VERSION } from '../src/version';
-import { SCOPE_NAME } from '../src/semconv';
+import { SCOPE_NAME } from '../src/spans/semconv';
 
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
 

@@ -47,7 +47,7 @@ export interface Owner {
   wrapped?: ReadonlySet<string>;
 }
 
-/** sockscope: its wrappers in src/instrumentation.ts and src/http2-tap.ts. */
+/** sockscope: its wrappers in src/tap/instrumentation.ts and src/tap/http2-tap.ts. */
 export const SOCKSCOPE: Owner = {
   area: 'sockscope',
   wrappers: new Set(['connect', 'write', 'end', 'push', '_destroy', 'request']),

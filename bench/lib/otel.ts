@@ -34,7 +34,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import * as net from 'node:net';
-import type { SocketInstrumentation } from '../../src/instrumentation';
+import type { SocketInstrumentation } from '../../src/tap/instrumentation';
 import type { SocketInstrumentationConfig } from '../../src/types';
 import { loadSockscope, sockscopeModules } from './sockscope';
 

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as Processor from '../../src/coverage/processor';
-import type * as Instrumentation from '../../src/instrumentation';
+import type * as Instrumentation from '../../src/tap/instrumentation';
 
 export interface SockscopeModules {
   SocketInstrumentation: typeof Instrumentation.SocketInstrumentation;
@@ -36,7 +36,7 @@ export function loadSockscope(from: 'build' | 'source'): SockscopeModules {
   process.setSourceMapsEnabled(false);
   if (from === 'source') {
     loaded = {
-      SocketInstrumentation: (require('../../src/instrumentation') as typeof Instrumentation)
+      SocketInstrumentation: (require('../../src/tap/instrumentation') as typeof Instrumentation)
         .SocketInstrumentation,
       SocketCoverageProcessor: (require('../../src/coverage/processor') as typeof Processor)
         .SocketCoverageProcessor,

@@ -1,5 +1,5 @@
 import { SpanKind, type Span } from '@opentelemetry/api';
-import { nowMs } from '../clock';
+import { nowMs } from '../tap/clock';
 import { SOCKSCOPE_SCOPE, canCover, otlpKind, serverKeys, type UpstreamSpan } from './rule';
 
 /**

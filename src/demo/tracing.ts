@@ -15,7 +15,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { SocketCoverageProcessor } from '../coverage/processor';
 import { JsonlFileSpanExporter } from '../export/jsonl-file-exporter';
-import { SocketInstrumentation } from '../instrumentation';
+import { SocketInstrumentation } from '../tap/instrumentation';
 import { load } from './modules';
 
 /** Delegates to an exporter and remembers what happened, so the demo can say whether OTLP worked. */

@@ -13,7 +13,7 @@
  * and the no-wait bit are read: never exchange, queue or routing-key names, headers or bodies.
  */
 import type { DetectInput, Recogniser, RequestInfo } from './types';
-import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../semconv';
+import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../spans/semconv';
 import { BaseParser, FrameReader, add, startsWithAscii } from './util';
 
 const HEADER = 'AMQP\x00\x00\x09\x01';

@@ -18,7 +18,7 @@ import {
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_NETWORK_PROTOCOL_VERSION,
-} from '../semconv';
+} from '../spans/semconv';
 import { BaseParser, CR, LF, LineScanner, add, lower, startsWithAscii } from './util';
 
 const METHODS = new Set([

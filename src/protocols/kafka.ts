@@ -10,7 +10,7 @@
  * topic names, keys and records are never recorded.
  */
 import type { DetectInput, Recogniser } from './types';
-import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../semconv';
+import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../spans/semconv';
 import { BaseParser, FrameReader, add } from './util';
 
 const API_NAMES = [

@@ -14,7 +14,7 @@
  * `memcached.<status name>`. Quiet opcodes (`getq`, `setq`, ...) answer only sometimes → unframed.
  */
 import type { DetectInput, Recogniser, RequestInfo } from './types';
-import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
+import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
 import { BaseParser, FrameReader, LineStream, add } from './util';
 
 // Text commands. Value: 0 single-line reply, 1 multi-line until END, 2 storage (data block), 3 no reply

@@ -10,7 +10,7 @@
  * requests → unframed after it.
  */
 import type { DetectInput, Recogniser } from './types';
-import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
+import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
 import { BaseParser, FrameReader, add, isAlpha, isDigit } from './util';
 
 const OP_REPLY = 1;

@@ -13,7 +13,7 @@ import {
   ATTR_MESSAGING_OPERATION_NAME,
   ATTR_MESSAGING_SYSTEM,
   ATTR_NETWORK_PROTOCOL_VERSION,
-} from '../semconv';
+} from '../spans/semconv';
 import { BaseParser, FrameReader, add, startsWithAscii } from './util';
 
 const NAMES = [

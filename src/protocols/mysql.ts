@@ -13,7 +13,7 @@
  * binlog streaming or anything unknown → unframed.
  */
 import type { DetectInput, Recogniser, RequestInfo } from './types';
-import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
+import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
 import { BaseParser, FrameReader, add, sqlKeyword, sqlShape } from './util';
 
 const CLIENT_COMPRESS = 0x20;

@@ -10,7 +10,7 @@
  * subjects, queue groups, headers and CONNECT's credentials are never recorded.
  */
 import type { DetectInput, Recogniser, RequestInfo } from './types';
-import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../semconv';
+import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../spans/semconv';
 import { BaseParser, LineStream, add, startsWithAscii } from './util';
 
 const VERBS = new Set(['CONNECT', 'PUB', 'HPUB', 'SUB', 'UNSUB', 'PING', 'PONG']);

@@ -10,7 +10,7 @@
  * unknown message type → unframed.
  */
 import type { DetectInput, Recogniser, RequestInfo } from './types';
-import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
+import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
 import { BaseParser, FrameReader, add, sqlKeyword, sqlShape, isDigit, isAlpha } from './util';
 
 const PROTOCOL_3 = 0x00030000;

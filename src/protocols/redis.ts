@@ -10,7 +10,7 @@
  * streamed RESP3 aggregates or anything unknown → unframed.
  */
 import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
-import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../semconv';
+import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
 import { BaseParser, CR, LF, add, isAlpha, isDigit, upper } from './util';
 
 const MAX_DEPTH = 32;

@@ -5,7 +5,7 @@
  * ClientHello as one request (operation `handshake`) and is unframed from then on.
  */
 import type { DetectInput, Recogniser, RequestInfo } from './types';
-import { ATTR_TLS_SERVER_NAME } from '../semconv';
+import { ATTR_TLS_SERVER_NAME } from '../spans/semconv';
 import { BaseParser } from './util';
 
 function detect(input: DetectInput): boolean {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DiagLogLevel } from '@opentelemetry/api';
-import { parseRegisterEnv } from '../../src/export/env';
+import { parseRegisterEnv } from '../../src/startup/env';
 
 test('with no variables set, every setting has its documented default and nothing is reported', () => {
   const { settings, warnings } = parseRegisterEnv({});

@@ -8,7 +8,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { SocketCoverageProcessor } from '../../src/coverage/processor';
-import { SocketInstrumentation } from '../../src/instrumentation';
+import { SocketInstrumentation } from '../../src/tap/instrumentation';
 import type { SocketInstrumentationConfig } from '../../src/types';
 
 export const exporter = new InMemorySpanExporter();

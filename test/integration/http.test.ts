@@ -2,7 +2,7 @@
  * `node:http` and `fetch` (undici) clients against a local HTTP/1.1 server, through the whole tap:
  * one exchange per request on a kept-alive socket, ended by Content-Length or chunked framing
  * while the socket stays open (see `FRAMING_ONLY` in ./support). The server's own sockets are not
- * traced (accepted sockets). `node:http2` is covered in test/core/http2.test.ts.
+ * traced (accepted sockets). `node:http2` is covered in test/tap/http2.test.ts.
  */
 import assert from 'node:assert/strict';
 import * as http from 'node:http';

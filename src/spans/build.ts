@@ -7,8 +7,8 @@ import {
   type SpanContext,
   type Tracer,
 } from '@opentelemetry/api';
-import type { Exchange } from './exchange';
-import { digest, digestString } from './request-hash';
+import type { Exchange } from '../tap/exchange';
+import { digest, digestString } from '../tap/request-hash';
 import * as sc from './semconv';
 
 /** What every span about one socket says about its peer; computed once per connection. */
@@ -77,7 +77,7 @@ export function emitExchangeSpan(
   link: SpanContext | undefined,
   socketError: unknown,
 ): void {
-  // Literal keys (the same names as in semconv.ts, checked by test/core/spans.test.ts): V8 builds
+  // Literal keys (the same names as in semconv.ts, checked by test/tap/spans.test.ts): V8 builds
   // this object from a boilerplate instead of adding computed keys one by one, once per exchange.
   const attributes: Attributes = {
     'sockscope.kind': 'exchange',

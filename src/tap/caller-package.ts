@@ -1,8 +1,9 @@
-import { sep } from 'node:path';
+import { resolve, sep } from 'node:path';
 
 const APP = '(app)';
 // Frames of sockscope itself (compiled or source) are skipped; its own node_modules are not ours.
-const selfRoot = __dirname.slice(0, __dirname.lastIndexOf(sep) + 1);
+// This file sits in {src,dist}/tap/: the package root is two levels up.
+const selfRoot = resolve(__dirname, '..', '..') + sep;
 const selfDirs = [`${selfRoot}dist${sep}`, `${selfRoot}src${sep}`];
 const NM = `${sep}node_modules${sep}`;
 /** Packages that only wrap other code: a frame of theirs names no caller. */

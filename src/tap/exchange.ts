@@ -1,6 +1,6 @@
 import type { Attributes, Context, SpanContext } from '@opentelemetry/api';
-import type { UpstreamSpan } from './coverage/rule';
-import type { RequestInfo } from './protocols/types';
+import type { UpstreamSpan } from '../coverage/rule';
+import type { RequestInfo } from '../protocols/types';
 import type { HashState } from './request-hash';
 
 /**

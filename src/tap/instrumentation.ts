@@ -14,13 +14,13 @@ import { connectTarget } from './connect-args';
 import { wrapRequest, type Http2Host } from './http2-tap';
 import { isIgnored } from './ignore';
 import { install, uninstall } from './prototype-patch';
-import { SCOPE_NAME } from './semconv';
+import { SCOPE_NAME } from '../spans/semconv';
 import { SocketTap, type TappedSocket } from './socket-tap';
-import { startConnectionSpan, type PeerInfo } from './spans';
+import { startConnectionSpan, type PeerInfo } from '../spans/build';
 import { Sweeper } from './sweeper';
 import type { TapSettings } from './tap-settings';
-import type { SocketInstrumentationConfig } from './types';
-import { VERSION } from './version';
+import type { SocketInstrumentationConfig } from '../types';
+import { VERSION } from '../version';
 
 /** Defaults of `SocketInstrumentationConfig` (documented there with `@default`). */
 export const DEFAULT_CONFIG = {

@@ -1,4 +1,4 @@
-import type { IgnoreMatcher, SocketTarget } from './types';
+import type { IgnoreMatcher, SocketTarget } from '../types';
 
 function matchOne(m: IgnoreMatcher, t: SocketTarget): boolean {
   if (typeof m === 'function') return m(t) === true;

@@ -3,12 +3,12 @@ import { isTracingSuppressed } from '@opentelemetry/core';
 import { errorMonitor as streamErrorMonitor } from 'node:events';
 import type * as http2 from 'node:http2';
 import { nowMs } from './clock';
-import { coveringScope } from './coverage/upstream';
-import { coverAtEnd, matchSiblingsAtStart } from './coverage/processor';
-import type { ExchangeForCoverage } from './coverage/rule';
+import { coveringScope } from '../coverage/upstream';
+import { coverAtEnd, matchSiblingsAtStart } from '../coverage/processor';
+import type { ExchangeForCoverage } from '../coverage/rule';
 import { Exchange } from './exchange';
-import * as sc from './semconv';
-import { emitExchangeSpan, linkTarget, type PeerInfo } from './spans';
+import * as sc from '../spans/semconv';
+import { emitExchangeSpan, linkTarget, type PeerInfo } from '../spans/build';
 import type { SocketTap } from './socket-tap';
 import type { TapSettings } from './tap-settings';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Sweeper, type Sweepable } from '../../src/sweeper';
+import { Sweeper, type Sweepable } from '../../src/tap/sweeper';
 
 /** A member that stays until `rounds` sweeps have passed. */
 function member(rounds: number): Sweepable & { swept: number } {

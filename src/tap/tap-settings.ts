@@ -1,5 +1,5 @@
 import type { Tracer } from '@opentelemetry/api';
-import type { ExchangeMode } from './types';
+import type { ExchangeMode } from '../types';
 import type { Sweeper } from './sweeper';
 
 /** Resolved configuration and shared machinery every socket tap reads on its hot path. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { digest, newHash, updateHash } from '../../src/request-hash';
-import * as sc from '../../src/semconv';
+import { digest, newHash, updateHash } from '../../src/tap/request-hash';
+import * as sc from '../../src/spans/semconv';
 
 test('the literal attribute names on the exchange hot path are the semconv names', () => {
   assert.equal(sc.ATTR_SOCKSCOPE_KIND, 'sockscope.kind');

@@ -1,4 +1,4 @@
-import type { SocketTarget } from './types';
+import type { SocketTarget } from '../types';
 
 /**
  * What the caller asked `socket.connect()` for, from any of its call shapes: `(options[, cb])`,

@@ -10,15 +10,15 @@ import {
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { nowMs } from './clock';
-import { coveringScope } from './coverage/upstream';
-import { coverAtEnd, matchSiblingsAtStart } from './coverage/processor';
-import type { ExchangeForCoverage } from './coverage/rule';
+import { coveringScope } from '../coverage/upstream';
+import { coverAtEnd, matchSiblingsAtStart } from '../coverage/processor';
+import type { ExchangeForCoverage } from '../coverage/rule';
 import { Exchange } from './exchange';
-import { detect } from './protocols';
-import type { DetectInput, ProtocolParser, RequestInfo, ResponseInfo } from './protocols/types';
+import { detect } from '../protocols';
+import type { DetectInput, ProtocolParser, RequestInfo, ResponseInfo } from '../protocols/types';
 import { newHash, newHttpHash, updateHash, updateHttpHash, type HttpHashState } from './request-hash';
-import * as sc from './semconv';
-import { describeError, emitExchangeSpan, failSpan, linkTarget, type PeerInfo } from './spans';
+import * as sc from '../spans/semconv';
+import { describeError, emitExchangeSpan, failSpan, linkTarget, type PeerInfo } from '../spans/build';
 import type { Sweepable } from './sweeper';
 import type { TapSettings } from './tap-settings';
 
