@@ -10,6 +10,9 @@
  *     server; an upstream span naming no server counts only when it is the only upstream client
  *     span open under that parent at the time.
  */
+import { sameServer, serverKeys } from '../spans/server-key';
+
+export { sameServer, serverKeys };
 
 /** An upstream span as the rule needs to see it. Times are epoch milliseconds. */
 export interface UpstreamSpan {
@@ -48,42 +51,6 @@ export const SOCKSCOPE_SCOPE = 'sockscope';
 /** Only CLIENT and PRODUCER spans (OTLP numbering) from another instrumentation can cover an exchange. */
 export function canCover(kind: number, scope: string | undefined): boolean {
   return (kind === SPAN_KIND_CLIENT || kind === SPAN_KIND_PRODUCER) && scope !== SOCKSCOPE_SCOPE;
-}
-
-function addKey(out: string[], host: unknown, port: unknown): void {
-  if (host === undefined || host === null || host === '') return;
-  let h = String(host).toLowerCase();
-  // An IPv6 address may come bracketed (`[::1]`); the regex only for those.
-  if (h.charCodeAt(0) === 0x5b /* [ */) h = h.replace(/^\[|\]$/g, '');
-  const p = port === undefined || port === null || port === '' ? '' : String(port);
-  out.push(`${h}:${p}`);
-}
-
-/**
- * The server keys a span's attributes name: `server.address`/`server.port`,
- * `network.peer.address`/`network.peer.port`, and the older `net.peer.name`/`net.peer.port`.
- */
-export function serverKeys(attributes: Readonly<Record<string, unknown>>): string[] {
-  const out: string[] = [];
-  addKey(out, attributes['server.address'], attributes['server.port']);
-  addKey(out, attributes['network.peer.address'], attributes['network.peer.port']);
-  addKey(out, attributes['net.peer.name'], attributes['net.peer.port']);
-  return out;
-}
-
-/** Two key lists name the same server when any pair matches (a missing port matches any port). */
-export function sameServer(a: readonly string[], b: readonly string[]): boolean {
-  for (const x of a) {
-    const xi = x.lastIndexOf(':');
-    const xh = x.slice(0, xi);
-    const xp = x.slice(xi + 1);
-    for (const y of b) {
-      if (x === y) return true;
-      const yi = y.lastIndexOf(':');
-      if (xh === y.slice(0, yi) && (xp === '' || y.slice(yi + 1) === '')) return true;
-    }
-  }
-  return false;
 }
 
 /**
