@@ -16,7 +16,6 @@ import {
   type Context,
   type DiagLogger,
   type Span,
-  type TracerProvider,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -25,14 +24,14 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { NetInstrumentation } from '@opentelemetry/instrumentation-net';
 import {
   AlwaysOnSampler,
-  BasicTracerProvider,
+  TracerProvider,
   BatchSpanProcessor,
   ParentBasedSampler,
   type ReadableSpan,
   type Sampler,
   type SpanExporter,
   type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+} from '@opentelemetry/sdk-trace';
 import * as net from 'node:net';
 import type { SocketInstrumentation } from '../../src/tap/instrumentation';
 import type { SocketInstrumentationConfig } from '../../src/types';
@@ -134,7 +133,7 @@ class EndCounter implements SpanProcessor {
 }
 
 export interface Pipeline {
-  provider: BasicTracerProvider;
+  provider: TracerProvider;
   /** Flushes, shuts the provider down and returns what it saw. */
   close(): Promise<SpanCounts>;
 }
@@ -145,14 +144,14 @@ export interface PipelineOptions {
   coverage?: boolean;
 }
 
-/** A BasicTracerProvider with a BatchSpanProcessor feeding a counting no-op exporter. */
+/** A TracerProvider with a BatchSpanProcessor feeding a counting no-op exporter. */
 export function makePipeline(opts: PipelineOptions = {}): Pipeline {
   const exporter = new CountingExporter();
   const counter = new EndCounter();
   const processors: SpanProcessor[] = [];
   if (opts.coverage === true) processors.push(new (sockscopeModules().SocketCoverageProcessor)());
-  processors.push(counter, new BatchSpanProcessor(exporter, { maxQueueSize: BSP_MAX_QUEUE }));
-  const provider = new BasicTracerProvider({
+  processors.push(counter, new BatchSpanProcessor({ exporter, maxQueueSize: BSP_MAX_QUEUE }));
+  const provider = new TracerProvider({
     sampler: opts.sampler ?? new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     spanProcessors: processors,
   });
@@ -192,7 +191,7 @@ export function floorAttributes(host: string, port: number, sent: number, receiv
 }
 
 export function startFloorSpan(
-  tracer: ReturnType<BasicTracerProvider['getTracer']>,
+  tracer: ReturnType<TracerProvider['getTracer']>,
   link: Span,
   host: string,
   port: number,
@@ -209,7 +208,7 @@ export function startFloorSpan(
 // ---- an unsampled parent ----------------------------------------------------------------------
 
 /** A context whose active span the ParentBasedSampler dropped (its remote parent was unsampled). */
-export function unsampledContext(provider: BasicTracerProvider): { ctx: Context; parent: Span } {
+export function unsampledContext(provider: TracerProvider): { ctx: Context; parent: Span } {
   const remote = trace.setSpanContext(ROOT_CONTEXT, {
     traceId: '0af7651916cd43dd8448eb211c80319c',
     spanId: 'b7ad6b7169203331',
@@ -298,7 +297,7 @@ export interface InstrumentationSet {
  */
 export async function withInstrumentations<T>(
   set: InstrumentationSet,
-  provider: TracerProvider | undefined,
+  provider: import('@opentelemetry/api').TracerProvider | undefined,
   fn: () => Promise<T>,
 ): Promise<T> {
   assertPristine();

@@ -5,8 +5,7 @@
  */
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { rmSync } from 'node:fs';
 import { SocketCoverageProcessor, SocketInstrumentation, JsonlFileSpanExporter } from '../../src/index';
 import { reportFromSpans } from '../../src/analysis/report';
@@ -17,8 +16,8 @@ async function main(): Promise<void> {
     const file = `n-plus-one-${variant}.jsonl`;
     rmSync(file, { force: true });
     const exporter = new JsonlFileSpanExporter({ path: file });
-    const provider = new NodeTracerProvider({
-      spanProcessors: [new SocketCoverageProcessor(), new SimpleSpanProcessor(exporter)],
+    const provider = new TracerProvider({
+      spanProcessors: [new SocketCoverageProcessor(), new SimpleSpanProcessor({ exporter })],
     });
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     trace.setGlobalTracerProvider(provider);

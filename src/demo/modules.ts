@@ -6,7 +6,8 @@
 
 /** Every package the demo loads that is not a runtime dependency of sockscope. */
 export const DEMO_PACKAGES: readonly string[] = [
-  '@opentelemetry/sdk-trace-node',
+  '@opentelemetry/sdk-trace',
+  '@opentelemetry/context-async-hooks',
   '@opentelemetry/instrumentation-pg',
   '@opentelemetry/instrumentation-undici',
   '@opentelemetry/instrumentation-http',

@@ -1,5 +1,5 @@
 /**
- * In-process tracing for the demo, without NodeSDK: a NodeTracerProvider with the coverage
+ * In-process tracing for the demo, without NodeSDK: a TracerProvider with the coverage
  * processor ahead of the exporters, the JSONL file every sockscope command reads, optionally OTLP,
  * and the official instrumentations next to sockscope's, as a real app would have them.
  */
@@ -7,12 +7,14 @@ import { writeFileSync } from 'node:fs';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { context, trace } from '@opentelemetry/api';
 import {
   BatchSpanProcessor,
+  TracerProvider,
   type ReadableSpan,
   type SpanExporter,
   type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+} from '@opentelemetry/sdk-trace';
 import { SocketCoverageProcessor } from '../coverage/processor';
 import { JsonlFileSpanExporter } from '../export/jsonl-file-exporter';
 import { SocketInstrumentation } from '../tap/instrumentation';
@@ -79,8 +81,8 @@ function atMost(p: Promise<unknown>, ms: number): Promise<void> {
  */
 export async function startTracing(file: string, serviceName: string): Promise<DemoTracing> {
   writeFileSync(file, '');
-  const { NodeTracerProvider } = await load<typeof import('@opentelemetry/sdk-trace-node')>(
-    '@opentelemetry/sdk-trace-node',
+  const { AsyncLocalStorageContextManager } = await load<typeof import('@opentelemetry/context-async-hooks')>(
+    '@opentelemetry/context-async-hooks',
   );
   const { PgInstrumentation } = await load<typeof import('@opentelemetry/instrumentation-pg')>(
     '@opentelemetry/instrumentation-pg',
@@ -95,7 +97,7 @@ export async function startTracing(file: string, serviceName: string): Promise<D
   const processors: SpanProcessor[] = [
     // First, so it sees upstream spans start before any exchange under them ends.
     new SocketCoverageProcessor(),
-    new BatchSpanProcessor(new JsonlFileSpanExporter({ path: file })),
+    new BatchSpanProcessor({ exporter: new JsonlFileSpanExporter({ path: file }) }),
   ];
   const otlpUrl = otlpTracesUrl();
   let otlp: ObservedExporter | undefined;
@@ -104,14 +106,15 @@ export async function startTracing(file: string, serviceName: string): Promise<D
       '@opentelemetry/exporter-trace-otlp-http',
     );
     otlp = new ObservedExporter(new OTLPTraceExporter({ timeoutMillis: 5000 }));
-    processors.push(new BatchSpanProcessor(otlp));
+    processors.push(new BatchSpanProcessor({ exporter: otlp }));
   }
-  const provider = new NodeTracerProvider({
+  const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': process.env.OTEL_SERVICE_NAME || serviceName }),
     spanProcessors: processors,
   });
   // Global provider and AsyncLocalStorage context manager: traced() uses the global tracer.
-  provider.register();
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(provider);
 
   const instrumentations: Instrumentation[] = [
     new PgInstrumentation(),

@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
 import { context, diag } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 
 /** Options of {@link JsonlFileSpanExporter}. */
 export interface JsonlFileSpanExporterOptions {
@@ -27,6 +26,28 @@ export const DEFAULT_MAX_BYTES = 100 * 1024 * 1024;
 export const DEFAULT_MAX_FILES = 1;
 
 const NEWLINE = 0x0a;
+
+type Serializer = (typeof import('@opentelemetry/otlp-transformer'))['JsonTraceSerializer'];
+let serializer: Serializer | undefined;
+
+/**
+ * The OTLP/JSON serialiser, loaded on first use: `@opentelemetry/otlp-transformer` is an optional
+ * peer (every OTLP exporter and `@opentelemetry/sdk-node` bring it), so `require('sockscope')` must
+ * not need it.
+ */
+function jsonSerializer(): Serializer {
+  if (serializer !== undefined) return serializer;
+  try {
+    serializer = (
+      require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer')
+    ).JsonTraceSerializer;
+  } catch {
+    throw new Error(
+      'JsonlFileSpanExporter needs @opentelemetry/otlp-transformer: install it, or any OTLP trace exporter or @opentelemetry/sdk-node, which bring it',
+    );
+  }
+  return serializer;
+}
 
 /**
  * A `SpanExporter` that appends each `export()` call to a file as ONE line: an OTLP
@@ -53,6 +74,7 @@ export class JsonlFileSpanExporter implements SpanExporter {
       throw new TypeError('JsonlFileSpanExporter: options.path (a file path) is required');
     }
     this.path = options.path;
+    jsonSerializer(); // fail here, where the user creates the exporter, not at the first export
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this._maxBytes = maxBytes > 0 && Number.isFinite(maxBytes) ? maxBytes : Infinity;
     this._maxFiles = Math.max(1, Math.floor(options.maxFiles ?? DEFAULT_MAX_FILES));
@@ -89,7 +111,7 @@ export class JsonlFileSpanExporter implements SpanExporter {
   }
 
   private _writeSpans(spans: ReadableSpan[]): void {
-    const body = JsonTraceSerializer.serializeRequest(spans);
+    const body = jsonSerializer().serializeRequest(spans);
     if (body === undefined)
       throw new Error('JsonlFileSpanExporter: the OTLP/JSON serialiser returned nothing');
     const line = Buffer.allocUnsafe(body.byteLength + 1);

@@ -6,6 +6,7 @@
  */
 import { DiagLogLevel } from '@opentelemetry/api';
 import type { ExchangeMode } from '../types';
+import { SYNC_DETECTORS, type DetectorName } from './resource';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -29,6 +30,13 @@ export interface RegisterSettings {
   shutdownTimeoutMs: number;
   /** `OTEL_LOG_LEVEL`, when set and valid. */
   logLevel?: DiagLogLevel;
+  /**
+   * `SOCKSCOPE_FLUSH_BEFORE_EXIT`: on a natural exit, wait (up to the shutdown timeout) for the
+   * exporters to send what is queued. Off by default: it delays the exit, which apps can observe.
+   */
+  flushBeforeExit: boolean;
+  /** `OTEL_NODE_RESOURCE_DETECTORS`, limited to the detectors that answer synchronously. */
+  resourceDetectors: DetectorName[];
 }
 
 export interface ParsedSettings {
@@ -78,6 +86,16 @@ function positiveInteger(
   return n;
 }
 
+function boolean(env: Env, name: string, fallback: boolean, warnings: string[]): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const v = raw.toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  warnings.push(invalid(name, raw, ['true', 'false'], `the default "${fallback}"`));
+  return fallback;
+}
+
 export function parseRegisterEnv(env: Env): ParsedSettings {
   const warnings: string[] = [];
 
@@ -89,17 +107,8 @@ export function parseRegisterEnv(env: Env): ParsedSettings {
     else warnings.push(invalid('SOCKSCOPE_EXCHANGES', rawExchanges, EXCHANGE_MODES, 'the default "all"'));
   }
 
-  let autoInstrumentations = true;
-  const rawAuto = read(env, 'SOCKSCOPE_AUTO_INSTRUMENTATIONS');
-  if (rawAuto !== undefined) {
-    const v = rawAuto.toLowerCase();
-    if (v === 'true') autoInstrumentations = true;
-    else if (v === 'false') autoInstrumentations = false;
-    else
-      warnings.push(
-        invalid('SOCKSCOPE_AUTO_INSTRUMENTATIONS', rawAuto, ['true', 'false'], 'the default "true"'),
-      );
-  }
+  const autoInstrumentations = boolean(env, 'SOCKSCOPE_AUTO_INSTRUMENTATIONS', true, warnings);
+  const flushBeforeExit = boolean(env, 'SOCKSCOPE_FLUSH_BEFORE_EXIT', false, warnings);
 
   const tracesExporters = parseTracesExporters(read(env, 'OTEL_TRACES_EXPORTER'), warnings);
 
@@ -143,8 +152,12 @@ export function parseRegisterEnv(env: Env): ParsedSettings {
     }
   }
 
+  const resourceDetectors = parseDetectors(read(env, 'OTEL_NODE_RESOURCE_DETECTORS'), warnings);
+
   return {
     settings: {
+      resourceDetectors,
+      flushBeforeExit,
       exchanges,
       autoInstrumentations,
       tracesExporters,
@@ -182,4 +195,26 @@ function parseTracesExporters(raw: string | undefined, warnings: string[]): Trac
     return valid.length > 0 ? valid : ['otlp'];
   }
   return valid;
+}
+
+/**
+ * `OTEL_NODE_RESOURCE_DETECTORS` is a comma list (`all`, `none`, or names). Only the detectors that
+ * answer synchronously run under `sockscope/register` (see resource.ts); any other name (a cloud or
+ * container detector) is reported once and skipped.
+ */
+function parseDetectors(raw: string | undefined, warnings: string[]): DetectorName[] {
+  if (raw === undefined) return [...SYNC_DETECTORS];
+  const names = raw
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
+  if (names.includes('none')) return [];
+  if (names.includes('all')) return [...SYNC_DETECTORS];
+  const known = names.filter((n): n is DetectorName => (SYNC_DETECTORS as readonly string[]).includes(n));
+  const skipped = names.filter((n) => !(SYNC_DETECTORS as readonly string[]).includes(n));
+  if (skipped.length > 0)
+    warnings.push(
+      `sockscope: OTEL_NODE_RESOURCE_DETECTORS names ${skipped.join(', ')}, which sockscope/register does not run (only detectors that answer synchronously: ${SYNC_DETECTORS.join(', ')}, all, none). Skipping ${skipped.length === 1 ? 'it' : 'them'}.`,
+    );
+  return [...new Set(known)];
 }

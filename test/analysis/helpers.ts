@@ -13,11 +13,11 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import {
-  BasicTracerProvider,
+  TracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
   type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
+} from '@opentelemetry/sdk-trace';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
@@ -37,12 +37,12 @@ export interface SpanSpec {
 /** A recorder of finished SDK spans for one fake service. */
 export class Recorder {
   readonly exporter = new InMemorySpanExporter();
-  readonly provider: BasicTracerProvider;
+  readonly provider: TracerProvider;
 
   constructor(service = 'checkout') {
-    this.provider = new BasicTracerProvider({
+    this.provider = new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': service }),
-      spanProcessors: [new SimpleSpanProcessor(this.exporter)],
+      spanProcessors: [new SimpleSpanProcessor({ exporter: this.exporter })],
     });
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { SpanKind, context, trace } from '@opentelemetry/api';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { test } from 'node:test';
 import { SocketCoverageProcessor, siblingCoverAtEnd, siblingsAtStart } from '../../src/coverage/processor';
 
@@ -8,7 +8,7 @@ const IOREDIS = '@opentelemetry/instrumentation-ioredis';
 
 function setup() {
   const processor = new SocketCoverageProcessor();
-  const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+  const provider = new TracerProvider({ spanProcessors: [processor] });
   const tracer = provider.getTracer(IOREDIS);
   const parent = provider.getTracer('app').startSpan('request');
   const ctx = trace.setSpan(context.active(), parent);

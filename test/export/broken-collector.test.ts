@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { diag, DiagLogLevel, SpanKind, type DiagLogger } from '@opentelemetry/api';
-import { BatchSpanProcessor, type BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, type TracerProvider } from '@opentelemetry/sdk-trace';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { closedPort, startHttpReceiver, type Receiver } from './helpers/receivers';
 import { createProvider } from './helpers/sample-spans';
@@ -42,7 +42,7 @@ function get(port: number): Promise<void> {
 }
 
 /** Sequential app requests, each inside spans like sockscope's, so that exports keep happening. */
-async function appRequests(provider: BasicTracerProvider, port: number): Promise<number> {
+async function appRequests(provider: TracerProvider, port: number): Promise<number> {
   const tracer = provider.getTracer('sockscope');
   const start = performance.now();
   for (let i = 0; i < REQUESTS; i++) {
@@ -61,9 +61,10 @@ async function appRequests(provider: BasicTracerProvider, port: number): Promise
   return performance.now() - start;
 }
 
-function exportingProvider(url: string, queue: { maxQueueSize?: number } = {}): BasicTracerProvider {
+function exportingProvider(url: string, queue: { maxQueueSize?: number } = {}): TracerProvider {
   return createProvider([
-    new BatchSpanProcessor(new OTLPTraceExporter({ url: `${url}/v1/traces` }), {
+    new BatchSpanProcessor({
+      exporter: new OTLPTraceExporter({ url: `${url}/v1/traces` }),
       scheduledDelayMillis: 20,
       maxExportBatchSize: 64,
       maxQueueSize: queue.maxQueueSize ?? 256,
@@ -72,7 +73,7 @@ function exportingProvider(url: string, queue: { maxQueueSize?: number } = {}): 
 }
 
 /** Shuts a provider down without waiting for a collector that will not answer. */
-async function shutdownQuickly(provider: BasicTracerProvider): Promise<void> {
+async function shutdownQuickly(provider: TracerProvider): Promise<void> {
   await Promise.race([provider.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
 }
 
@@ -158,7 +159,8 @@ test("a collector answering 500 does not hold up the app's own requests, and not
 
 test('with a stuck collector the queue stays at maxQueueSize and memory stays bounded however many spans are made', async (t) => {
   const slow = await startHttpReceiver({ hold: true });
-  const processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: `${slow.url}/v1/traces` }), {
+  const processor = new BatchSpanProcessor({
+    exporter: new OTLPTraceExporter({ url: `${slow.url}/v1/traces` }),
     maxQueueSize: 2048,
     maxExportBatchSize: 512,
   });

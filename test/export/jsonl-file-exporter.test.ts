@@ -16,7 +16,7 @@ import {
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode, isTracingSuppressed, type ExportResult } from '@opentelemetry/core';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { JsonlFileSpanExporter } from '../../src/export/jsonl-file-exporter';
 import { decodeJsonRequest } from './helpers/otlp-decode';
 import { createProvider, emitSampleSpans } from './helpers/sample-spans';
@@ -31,13 +31,13 @@ function tmpFile(t: { after(fn: () => void): void }, name = 'spans.jsonl'): stri
 /** Real spans: the four sample spans, captured in memory first. */
 function sampleSpans(): { spans: ReadableSpan[]; ids: ReturnType<typeof emitSampleSpans> } {
   const memory = new InMemorySpanExporter();
-  const ids = emitSampleSpans(createProvider([new SimpleSpanProcessor(memory)]));
+  const ids = emitSampleSpans(createProvider([new SimpleSpanProcessor({ exporter: memory })]));
   return { spans: memory.getFinishedSpans(), ids };
 }
 
 function manySpans(n: number, attrBytes = 100): ReadableSpan[] {
   const memory = new InMemorySpanExporter();
-  const tracer = createProvider([new SimpleSpanProcessor(memory)]).getTracer('sockscope');
+  const tracer = createProvider([new SimpleSpanProcessor({ exporter: memory })]).getTracer('sockscope');
   for (let i = 0; i < n; i++) {
     tracer
       .startSpan('tcp exchange', { kind: SpanKind.CLIENT, attributes: { i, pad: 'p'.repeat(attrBytes) } })

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPGrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
@@ -12,7 +12,7 @@ import { assertSampleArrived } from './helpers/assert-sample';
 
 /** Sends the sample spans through `exporter` with the real SDK and waits for the receiver. */
 async function sendThrough(exporter: SpanExporter, receiver: Receiver): Promise<SampleIds> {
-  const provider = createProvider([new SimpleSpanProcessor(exporter)]);
+  const provider = createProvider([new SimpleSpanProcessor({ exporter })]);
   const ids = emitSampleSpans(provider);
   await provider.forceFlush();
   await receiver.waitFor(1);

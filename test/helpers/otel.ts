@@ -5,15 +5,19 @@
 import { context, propagation, trace, type Span } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import {
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace';
 import { SocketCoverageProcessor } from '../../src/coverage/processor';
 import { SocketInstrumentation } from '../../src/tap/instrumentation';
 import type { SocketInstrumentationConfig } from '../../src/types';
 
 export const exporter = new InMemorySpanExporter();
-export const provider = new NodeTracerProvider({
-  spanProcessors: [new SocketCoverageProcessor(), new SimpleSpanProcessor(exporter)],
+export const provider = new TracerProvider({
+  spanProcessors: [new SocketCoverageProcessor(), new SimpleSpanProcessor({ exporter })],
 });
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 trace.setGlobalTracerProvider(provider);

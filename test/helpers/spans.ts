@@ -1,5 +1,5 @@
 /**
- * Test helper: realistic traces made of real SDK spans (BasicTracerProvider + InMemorySpanExporter)
+ * Test helper: realistic traces made of real SDK spans (TracerProvider + InMemorySpanExporter)
  * shaped like sockscope's and the upstream instrumentations', with times chosen by the test, plus
  * the conversion to the analysis model (`TraceSpan`) and to OTLP/JSON lines.
  */
@@ -14,11 +14,11 @@ import {
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
-  BasicTracerProvider,
+  TracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
   type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
+} from '@opentelemetry/sdk-trace';
 import type { SpanKindName, TraceSpan } from '../../src/analysis/model';
 
 /** Span times in tests are milliseconds after this instant. */
@@ -86,12 +86,12 @@ export interface ExchangeSpec extends Timing {
 /** Records one fake service's spans. Spans are ended with the given times as they are made. */
 export class TraceRecorder {
   readonly exporter = new InMemorySpanExporter();
-  readonly provider: BasicTracerProvider;
+  readonly provider: TracerProvider;
 
   constructor(readonly service = 'shop') {
-    this.provider = new BasicTracerProvider({
+    this.provider = new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': service }),
-      spanProcessors: [new SimpleSpanProcessor(this.exporter)],
+      spanProcessors: [new SimpleSpanProcessor({ exporter: this.exporter })],
     });
   }
 

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { randomBytes } from 'node:crypto';
 import { inSpan, parentId, sockscopeSpans, waitFor } from '../helpers/otel';
 

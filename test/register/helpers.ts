@@ -20,7 +20,7 @@ export const LOADERS = {
 export const distBuilt = (): boolean =>
   fs.existsSync(path.join(REPO, 'dist', 'register.js')) &&
   fs.existsSync(path.join(REPO, 'dist', 'register.mjs')) &&
-  fs.existsSync(path.join(REPO, 'dist', 'instrumentation.js'));
+  fs.existsSync(path.join(REPO, 'dist', 'tap', 'instrumentation.js'));
 
 /** The parent's environment without any OTEL_* / SOCKSCOPE_* that would change the child's setup. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

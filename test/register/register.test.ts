@@ -38,10 +38,11 @@ function assertHttpAppTraced(spans: NormalSpan[], serviceName: string): void {
   );
 }
 
-test('an app run with --require sockscope/register sends its spans to OTEL_EXPORTER_OTLP_ENDPOINT over OTLP/HTTP protobuf and ends normally', async () => {
+test('with SOCKSCOPE_FLUSH_BEFORE_EXIT an app run with --require sockscope/register sends its spans to OTEL_EXPORTER_OTLP_ENDPOINT over OTLP/HTTP protobuf and ends normally', async () => {
   const receiver = await startHttpReceiver();
   try {
     const run = runApp(LOADERS.requireSource, 'http-app.js', {
+      SOCKSCOPE_FLUSH_BEFORE_EXIT: 'true',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_SERVICE_NAME: 'register-test',
     });
@@ -253,10 +254,11 @@ test('the built package works as `node --require sockscope/register` and `node -
   }
 });
 
-test('an app whose collector does not answer still ends normally, within the shutdown timeout', async () => {
+test('with SOCKSCOPE_FLUSH_BEFORE_EXIT an app whose collector does not answer still ends normally, within the shutdown timeout', async () => {
   const slow = await startHttpReceiver({ hold: true });
   try {
     const run = runApp(LOADERS.requireSource, 'http-app.js', {
+      SOCKSCOPE_FLUSH_BEFORE_EXIT: 'true',
       OTEL_EXPORTER_OTLP_ENDPOINT: slow.url,
       SOCKSCOPE_SHUTDOWN_TIMEOUT_MS: '500',
     });
@@ -279,4 +281,57 @@ test('an app whose collector is down runs and ends normally', async () => {
   const { code } = await run.exited;
   assert.equal(code, 0, run.stderr());
   assert.match(run.stdout(), /^ok$/m);
+});
+
+for (const [name, loader] of [
+  ['plain', [] as readonly string[]],
+  ['under --require sockscope/register', LOADERS.requireBuilt],
+] as const) {
+  test(`${name}, a script whose only pending work is an unref'd interval that throws exits 0 before it fires`, async (t) => {
+    // The default OTLP exporter, towards a collector that is down, and the default resource detectors.
+    const run = runApp(loader, 'unref-interval.js', {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await closedPort()}`,
+      SOCKSCOPE_FILE: tmpFile(t),
+    });
+    const { code, signal } = await run.exited;
+    assert.equal(signal, null);
+    assert.equal(code, 0, run.stderr());
+    assert.match(run.stdout(), /^done$/m);
+    assert.match(run.stdout(), /^exit 0$/m);
+    assert.doesNotMatch(run.stderr(), /the interval fired/);
+  });
+}
+
+for (const how of ['exit', 'throw', 'reject'] as const) {
+  for (const after of [10, 3000]) {
+    test(`an app that ends by ${how === 'exit' ? 'process.exit()' : how === 'throw' ? 'an uncaught exception' : 'an unhandled rejection'} ${after} ms after start loses none of its spans from SOCKSCOPE_FILE`, async (t) => {
+      const file = tmpFile(t);
+      const run = runApp(LOADERS.requireSource, 'early-exit.js', {
+        SOCKSCOPE_FILE: file,
+        OTEL_TRACES_EXPORTER: 'none',
+        EXIT_HOW: how,
+        EXIT_AFTER_MS: String(after),
+      });
+      const { code } = await run.exited;
+      assert.equal(code, how === 'exit' ? 3 : 1, run.stderr());
+      assert.match(run.stdout(), /five replies/);
+      const spans = readJsonl(file);
+      const gets = spans.filter((s) => s.name === 'redis GET');
+      assert.equal(
+        gets.length,
+        5,
+        `five redis GET exchanges in the file; got ${spans.map((s) => s.name).join(', ')}`,
+      );
+      assert.equal(spans.filter((s) => s.attributes['sockscope.kind'] === 'connection').length >= 1, true);
+    });
+  }
+}
+
+test('an app that starts its own tracer provider after sockscope/register gets one warning saying what to do', async () => {
+  const run = runApp(LOADERS.requireSource, 'own-sdk-after-preload.js', { OTEL_TRACES_EXPORTER: 'console' });
+  const { code } = await run.exited;
+  assert.equal(code, 0, run.stderr());
+  const warnings = run.stderr().match(/sockscope: the app started its own OpenTelemetry SDK/g) ?? [];
+  assert.equal(warnings.length, 1, run.stderr());
+  assert.match(run.stderr(), /add `new SocketInstrumentation\(\)`/);
 });

@@ -3,8 +3,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { configure, inSpan, instrumentation, provider } from '../helpers/otel';
 import { connect, roundTrip, startEcho } from '../helpers/servers';
 
@@ -31,12 +30,12 @@ test('spans exported through the real OTLP/HTTP exporter never describe the expo
   });
   await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
   const collectorPort = (collector.address() as AddressInfo).port;
-  const exporting = new NodeTracerProvider({
+  const exporting = new TracerProvider({
     spanProcessors: [
-      new BatchSpanProcessor(
-        new OTLPTraceExporter({ url: `http://127.0.0.1:${collectorPort}/v1/traces`, headers: {} }),
-        { scheduledDelayMillis: 20 },
-      ),
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url: `http://127.0.0.1:${collectorPort}/v1/traces`, headers: {} }),
+        scheduledDelayMillis: 20,
+      }),
     ],
   });
   instrumentation.setTracerProvider(exporting);

@@ -3,7 +3,7 @@
  * connection span and `redis GET` / `postgresql SELECT` exchange spans linked to it.
  */
 import { SpanKind, SpanStatusCode, context, trace, type SpanContext } from '@opentelemetry/api';
-import { BasicTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 
 export const SERVICE_NAME = 'sockscope-export-test';
@@ -16,15 +16,15 @@ export interface SampleIds {
   failedExchange: string;
 }
 
-export function createProvider(processors: SpanProcessor[]): BasicTracerProvider {
-  return new BasicTracerProvider({
+export function createProvider(processors: SpanProcessor[]): TracerProvider {
+  return new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': SERVICE_NAME }),
     spanProcessors: processors,
   });
 }
 
 /** Emits four spans through the provider and returns their ids. */
-export function emitSampleSpans(provider: BasicTracerProvider): SampleIds {
+export function emitSampleSpans(provider: TracerProvider): SampleIds {
   const tracer = provider.getTracer('sockscope', '0.1.0');
   const root = tracer.startSpan('GET /orders', { kind: SpanKind.INTERNAL });
   const rootCtx = trace.setSpan(context.active(), root);

@@ -12,7 +12,28 @@ test('with no variables set, every setting has its documented default and nothin
     tracesExporters: ['otlp'],
     otlpProtocol: 'http/protobuf',
     shutdownTimeoutMs: 5000,
+    flushBeforeExit: false,
+    resourceDetectors: ['env', 'host', 'os', 'process', 'serviceinstance'],
   });
+});
+
+test('OTEL_NODE_RESOURCE_DETECTORS keeps the synchronous detectors it names and reports the others once', () => {
+  assert.deepEqual(parseRegisterEnv({ OTEL_NODE_RESOURCE_DETECTORS: 'none' }).settings.resourceDetectors, []);
+  assert.deepEqual(
+    parseRegisterEnv({ OTEL_NODE_RESOURCE_DETECTORS: 'env,process' }).settings.resourceDetectors,
+    ['env', 'process'],
+  );
+  const { settings, warnings } = parseRegisterEnv({ OTEL_NODE_RESOURCE_DETECTORS: 'env, aws ,gcp' });
+  assert.deepEqual(settings.resourceDetectors, ['env']);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /OTEL_NODE_RESOURCE_DETECTORS names aws, gcp/);
+});
+
+test('SOCKSCOPE_FLUSH_BEFORE_EXIT is off unless set to true, and a bad value is reported', () => {
+  assert.equal(parseRegisterEnv({ SOCKSCOPE_FLUSH_BEFORE_EXIT: 'TRUE' }).settings.flushBeforeExit, true);
+  const { settings, warnings } = parseRegisterEnv({ SOCKSCOPE_FLUSH_BEFORE_EXIT: 'yes' });
+  assert.equal(settings.flushBeforeExit, false);
+  assert.match(warnings[0]!, /SOCKSCOPE_FLUSH_BEFORE_EXIT="yes"/);
 });
 
 test('SOCKSCOPE_EXCHANGES accepts all, uncovered and none, in any case', () => {
