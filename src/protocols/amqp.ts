@@ -14,7 +14,9 @@
  */
 import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../spans/semconv';
-import { BaseParser, FrameReader, add, startsWithAscii } from './util';
+import { add, BaseParser } from './base-parser';
+import { startsWithAscii } from './bytes';
+import { FrameReader } from './frame-reader';
 
 const HEADER = 'AMQP\x00\x00\x09\x01';
 const FRAME_METHOD = 1;

@@ -19,7 +19,10 @@ import {
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_NETWORK_PROTOCOL_VERSION,
 } from '../spans/semconv';
-import { BaseParser, CR, LF, LineScanner, add, lower, startsWithAscii } from './util';
+import { add, BaseParser } from './base-parser';
+import { MAX_PENDING } from './limits';
+import { CR, LF, lower, startsWithAscii } from './bytes';
+import { LineScanner } from './line-scanner';
 
 const METHODS = new Set([
   'GET',
@@ -329,7 +332,7 @@ class Http1Parser extends BaseParser {
       operation: method,
       attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_NETWORK_PROTOCOL_VERSION]: version },
     });
-    if (this.pending.length >= 256) return void this.giveUp();
+    if (this.pending.length >= MAX_PENDING) return void this.giveUp();
     this.pending.push(method === 'HEAD' ? Pend.Head : method === 'CONNECT' ? Pend.Connect : Pend.Normal);
   }
 

@@ -15,7 +15,7 @@ import { postgresql } from './postgresql';
 import { redis } from './redis';
 import { smtp } from './smtp';
 import { tls } from './tls';
-import { parserFaults } from './util';
+import { parserFaults } from './base-parser';
 
 export type {
   DetectInput,

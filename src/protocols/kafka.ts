@@ -11,7 +11,9 @@
  */
 import type { DetectInput, Recogniser } from './types';
 import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../spans/semconv';
-import { BaseParser, FrameReader, add } from './util';
+import { add, BaseParser } from './base-parser';
+import { MAX_PENDING } from './limits';
+import { FrameReader } from './frame-reader';
 
 const API_NAMES = [
   'Produce',
@@ -181,7 +183,7 @@ class KafkaParser extends BaseParser {
       oneWay ? { operation: name, attributes, oneWay } : { operation: name, attributes },
     );
     if (oneWay) return;
-    if (this.pending.length >= 3 * 1024) return void this.giveUp();
+    if (this.pending.length >= 3 * MAX_PENDING /* three numbers per request */) return void this.giveUp();
     this.pending.push(h.readInt32BE(8), apiKey, version);
   }
 

@@ -15,7 +15,10 @@
  */
 import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
-import { BaseParser, FrameReader, LineStream, add } from './util';
+import { add, BaseParser } from './base-parser';
+import { MAX_PENDING } from './limits';
+import { FrameReader } from './frame-reader';
+import { LineStream } from './line-stream';
 
 // Text commands. Value: 0 single-line reply, 1 multi-line until END, 2 storage (data block), 3 no reply
 const TEXT_COMMANDS: Record<string, number | undefined> = {
@@ -158,7 +161,7 @@ class TextParser extends BaseParser {
     const oneWay = quiet || kind === 3;
     this.reqs = add(this.reqs, request(name, oneWay));
     if (oneWay) return;
-    if (this.pending.length >= 1024) return void this.giveUp();
+    if (this.pending.length >= MAX_PENDING) return void this.giveUp();
     this.pending.push(kind === 1 ? 1 : 0);
   }
 
@@ -220,7 +223,7 @@ class BinaryParser extends BaseParser {
     const oneWay = opcode === 0x07; // quit: the server closes
     this.reqs = add(this.reqs, request(name, oneWay));
     if (oneWay) return;
-    if (this.pending.length >= 1024) return void this.giveUp();
+    if (this.pending.length >= MAX_PENDING) return void this.giveUp();
     this.pending.push(opcode);
   }
 

@@ -11,7 +11,9 @@
  */
 import type { DetectInput, Recogniser } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
-import { BaseParser, FrameReader, add, isAlpha, isDigit } from './util';
+import { add, BaseParser } from './base-parser';
+import { isAlpha, isDigit } from './bytes';
+import { FrameReader } from './frame-reader';
 
 const OP_REPLY = 1;
 const OP_QUERY = 2004;

@@ -14,7 +14,9 @@ import {
   ATTR_MESSAGING_SYSTEM,
   ATTR_NETWORK_PROTOCOL_VERSION,
 } from '../spans/semconv';
-import { BaseParser, FrameReader, add, startsWithAscii } from './util';
+import { add, BaseParser } from './base-parser';
+import { startsWithAscii } from './bytes';
+import { FrameReader } from './frame-reader';
 
 const NAMES = [
   'RESERVED',

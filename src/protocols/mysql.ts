@@ -14,7 +14,10 @@
  */
 import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
-import { BaseParser, FrameReader, add, sqlKeyword, sqlShape } from './util';
+import { add, BaseParser } from './base-parser';
+import { MAX_PENDING } from './limits';
+import { FrameReader } from './frame-reader';
+import { sqlKeyword, sqlShape } from './sql';
 
 const CLIENT_COMPRESS = 0x20;
 const CLIENT_PROTOCOL_41 = 0x200;
@@ -186,7 +189,7 @@ class MysqlParser extends BaseParser {
     const r = request(cmd.op, cmd.oneWay);
     this.reqs = add(this.reqs, shape === undefined ? r : { ...r, shape });
     if (cmd.oneWay) return;
-    if (this.pending.length >= 256) return void this.giveUp();
+    if (this.pending.length >= MAX_PENDING) return void this.giveUp();
     if (this.pending.length === 0) this.resetResponse();
     this.pending.push(cmd);
     if (cmd.kind === Kind.Prepare)

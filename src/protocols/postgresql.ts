@@ -11,7 +11,10 @@
  */
 import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
-import { BaseParser, FrameReader, add, sqlKeyword, sqlShape, isDigit, isAlpha } from './util';
+import { add, BaseParser } from './base-parser';
+import { isAlpha, isDigit } from './bytes';
+import { FrameReader } from './frame-reader';
+import { sqlKeyword, sqlShape } from './sql';
 
 const PROTOCOL_3 = 0x00030000;
 const SSL_REQUEST = 80877103;

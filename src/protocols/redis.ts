@@ -11,7 +11,9 @@
  */
 import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
-import { BaseParser, CR, LF, add, isAlpha, isDigit, upper } from './util';
+import { add, BaseParser } from './base-parser';
+import { MAX_PENDING } from './limits';
+import { CR, isAlpha, isDigit, LF, upper } from './bytes';
 
 const MAX_DEPTH = 32;
 const MAX_NAME = 32;
@@ -422,7 +424,7 @@ class RedisParser extends BaseParser {
       this.lastInfo = requestInfo(name);
     }
     this.reqs = add(this.reqs, this.lastInfo);
-    if (this.pending.length >= 4096) return void this.giveUp();
+    if (this.pending.length >= MAX_PENDING) return void this.giveUp();
     const sub = name === undefined ? Sub.None : (SUB_COMMANDS[name] ?? Sub.None);
     if (sub !== Sub.None) {
       this.subscribed = true;

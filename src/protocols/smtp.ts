@@ -11,7 +11,11 @@
  * encrypted → unframed.
  */
 import type { DetectInput, Recogniser } from './types';
-import { BaseParser, CR, LF, LineScanner, LineStream, add, isDigit, startsWithAscii } from './util';
+import { add, BaseParser } from './base-parser';
+import { MAX_PENDING } from './limits';
+import { CR, isDigit, LF, startsWithAscii } from './bytes';
+import { LineScanner } from './line-scanner';
+import { LineStream } from './line-stream';
 
 const SMTP_PORTS = new Set([25, 465, 587, 2525, 1025]);
 
@@ -112,7 +116,7 @@ class SmtpParser extends BaseParser {
       if (this.bdatLeft > 0) this.cmode = 3;
     }
     this.reqs = add(this.reqs, { operation: verb });
-    if (this.pending.length >= 256) return void this.giveUp();
+    if (this.pending.length >= MAX_PENDING) return void this.giveUp();
     this.pending.push(kind);
   }
 

@@ -1,0 +1,11 @@
+/**
+ * Bounds every parser shares. One number, named once: a parser that needs another says why beside
+ * its own constant.
+ */
+
+/**
+ * Requests a parser tracks while they await their answers. More than this in flight means the
+ * parser lost sync with the stream (or a peer is hostile), so it gives up on framing rather than
+ * grow. Large enough for a client's deep pipeline (ioredis, pipelined HTTP, a MySQL batch).
+ */
+export const MAX_PENDING = 4096;
