@@ -1,7 +1,8 @@
 /**
  * HTTP/1.0 and HTTP/1.1 (plus recognition of HTTP/2, left unframed).
  *
- * Requests: each request line, named by its method (`GET`, `POST`; an unknown method is `_OTHER`),
+ * Requests: each request line, named by its method (`GET`, `POST`; a method outside semconv's
+ * known ones, or in another case, is `_OTHER`: http-methods.ts),
  * with `http.request.method` and `network.protocol.version` (`1.1`, `1.0`). Bodies are skipped by
  * Content-Length or chunked framing. Responses: each final response, at its last body byte (1xx
  * interim responses are not final; responses to HEAD and 204/304 have no body), with
@@ -20,10 +21,13 @@ import {
   ATTR_NETWORK_PROTOCOL_VERSION,
 } from '../spans/semconv';
 import { add, BaseParser } from './base-parser';
+import { httpMethod } from './http-methods';
 import { MAX_PENDING } from './limits';
+import { OTHER } from './other';
 import { CR, LF, lower, startsWithAscii } from './bytes';
 import { LineScanner } from './line-scanner';
 
+/** Methods that mark a connection as HTTP/1 at its first bytes (naming uses `httpMethod()`). */
 const METHODS = new Set([
   'GET',
   'HEAD',
@@ -325,8 +329,7 @@ class Http1Parser extends BaseParser {
     const s = this.reqHead.start;
     const version = s.lastIs('http/1.1') ? '1.1' : s.lastIs('http/1.0') ? '1.0' : undefined;
     if (version === undefined || s.tokens !== 3) return void this.giveUp();
-    const verb = s.verb(12);
-    const method = verb !== undefined && METHODS.has(verb) ? verb : '_OTHER';
+    const method = s.firstTooLong ? OTHER : httpMethod(s.first.toString('latin1', 0, s.firstLen));
     this.version = version;
     this.reqs = add(this.reqs, {
       operation: method,

@@ -2,7 +2,8 @@
  * MongoDB wire protocol: OP_MSG (and the legacy OP_QUERY used for the first handshake).
  *
  * Requests: each client message, named by the first key of its command document (`find`,
- * `insert`, `hello`, `isMaster`, `saslStart`); only that key is read, never a value, collection
+ * `insert`, `hello`, `isMaster`, `saslStart`) when it is a known command (mongodb-commands.ts), else
+ * `_OTHER`; only that key is read, never a value, collection
  * name or filter. OP_MSG with the moreToCome flag expects no reply (one-way). OP_COMPRESSED is
  * named `compressed` (its command is not readable without decompressing). Responses: each server
  * message; a reply whose small document says `ok: 0` → `mongodb.<codeName>` (or `mongodb.<code>`).
@@ -14,6 +15,8 @@ import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
 import { add, BaseParser } from './base-parser';
 import { isAlpha, isDigit } from './bytes';
 import { FrameReader } from './frame-reader';
+import { MONGODB_COMMANDS } from './mongodb-commands';
+import { OTHER } from './other';
 
 const OP_REPLY = 1;
 const OP_QUERY = 2004;
@@ -21,6 +24,7 @@ const OP_COMPRESSED = 2012;
 const OP_MSG = 2013;
 const MORE_TO_COME = 2;
 const MAX_MESSAGE = 48 * 1024 * 1024;
+const COMPRESSED = 'compressed';
 
 function detect(input: DetectInput): boolean {
   const c = input.client;
@@ -165,8 +169,9 @@ class MongoParser extends BaseParser {
       while (i < have && h[i] !== 0) i++; // full collection name: skipped, never read out
       name = firstKey(h, i + 1 + 8, have);
     } else if (op === OP_COMPRESSED) {
-      name = 'compressed';
+      name = COMPRESSED;
     } else return void this.giveUp();
+    if (name !== undefined && name !== COMPRESSED && !MONGODB_COMMANDS.has(name)) name = OTHER;
     const attributes =
       name === undefined
         ? { [ATTR_DB_SYSTEM_NAME]: 'mongodb' }

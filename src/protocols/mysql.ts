@@ -16,6 +16,7 @@ import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
 import { add, BaseParser } from './base-parser';
 import { MAX_PENDING } from './limits';
+import { OTHER } from './other';
 import { FrameReader } from './frame-reader';
 import { sqlKeyword, sqlShape } from './sql';
 
@@ -160,10 +161,7 @@ class MysqlParser extends BaseParser {
     if (this.phase === 'auth' || h[3] !== 0 || len === 0) return; // auth data, continuation
     const code = h[4];
     if (code === 0x03 /* COM_QUERY */) {
-      this.startCommand(
-        { op: sqlKeyword(h, 5, have) ?? 'QUERY', kind: Kind.ResultSet },
-        sqlShape(h, 5, have),
-      );
+      this.startCommand({ op: sqlKeyword(h, 5, have) ?? OTHER, kind: Kind.ResultSet }, sqlShape(h, 5, have));
     } else if (code === 0x17 /* COM_STMT_EXECUTE */) {
       const id = have >= 9 ? h.readUInt32LE(5) : -1;
       const st = this.statements.get(id);

@@ -12,6 +12,7 @@
 import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
 import { add, BaseParser } from './base-parser';
+import { OTHER } from './other';
 import { isAlpha, isDigit } from './bytes';
 import { FrameReader } from './frame-reader';
 import { sqlKeyword, sqlShape } from './sql';
@@ -99,7 +100,7 @@ class PostgresParser extends BaseParser {
     }
     const type = h[0];
     if (type === 0x51 /* Q */) {
-      this.reqs = add(this.reqs, request(sqlKeyword(h, 5, have) ?? 'QUERY', false, sqlShape(h, 5, have)));
+      this.reqs = add(this.reqs, request(sqlKeyword(h, 5, have) ?? OTHER, false, sqlShape(h, 5, have)));
     } else if (type === 0x53 /* S Sync */) {
       if (!this.inBatch) this.reqs = add(this.reqs, request('SYNC'));
       this.inBatch = false;
@@ -121,8 +122,8 @@ class PostgresParser extends BaseParser {
   private parseRequest(h: Buffer, have: number): RequestInfo {
     let i = 5;
     while (i < have && h[i] !== 0) i++;
-    if (i >= have) return request('QUERY');
-    return request(sqlKeyword(h, i + 1, have) ?? 'QUERY', false, sqlShape(h, i + 1, have));
+    if (i >= have) return request(OTHER);
+    return request(sqlKeyword(h, i + 1, have) ?? OTHER, false, sqlShape(h, i + 1, have));
   }
 
   private serverMessage(h: Buffer, have: number): void {

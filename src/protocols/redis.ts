@@ -2,7 +2,8 @@
  * Redis serialization protocol, RESP2 and RESP3.
  *
  * Requests: each command (an array of bulk strings, or an inline command line), named by its
- * command name upper-cased (`GET`, `HSET`, `MULTI`); arguments are skipped by length. Responses: one
+ * command name upper-cased (`GET`, `HSET`, `MULTI`) when Redis's command table has it, else
+ * `_OTHER` (see redis-commands.ts); arguments are skipped by length. Responses: one
  * top-level reply per command. RESP3 push frames (`>`) and attribute frames (`|`) are not replies;
  * nor are pub/sub deliveries (`message`, `pmessage`, `smessage`) once the connection subscribed.
  * (UN)SUBSCRIBE with N arguments gets N confirmations, reported as one response after the last.
@@ -13,6 +14,8 @@ import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
 import { add, BaseParser } from './base-parser';
 import { MAX_PENDING } from './limits';
+import { OTHER } from './other';
+import { REDIS_COMMANDS } from './redis-commands';
 import { CR, isAlpha, isDigit, LF, upper } from './bytes';
 
 const MAX_DEPTH = 32;
@@ -77,15 +80,16 @@ const UNNAMED: RequestInfo = Object.freeze({ attributes: Object.freeze({ [ATTR_D
 /** One shared, frozen RequestInfo per command name: a command loop allocates nothing for it. */
 const requests = new Map<string, RequestInfo>();
 
-function requestInfo(name: string | undefined): RequestInfo {
-  if (name === undefined) return UNNAMED;
+function requestInfo(raw: string | undefined): RequestInfo {
+  if (raw === undefined) return UNNAMED;
+  const name = REDIS_COMMANDS.has(raw) ? raw : OTHER;
   let r = requests.get(name);
   if (r === undefined) {
     r = Object.freeze({
       operation: name,
       attributes: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: 'redis', [ATTR_DB_OPERATION_NAME]: name }),
     });
-    if (requests.size < 1024) requests.set(name, r); // names are bounded in length; bound the set too
+    requests.set(name, r); // bounded by the command table
   }
   return r;
 }
