@@ -24,6 +24,7 @@ import { add, BaseParser } from './base-parser';
 import { httpMethod } from './http-methods';
 import { MAX_PENDING } from './limits';
 import { OTHER } from './other';
+import { UpgradableParser } from './upgrade';
 import { CR, LF, lower, startsWithAscii } from './bytes';
 import { LineScanner } from './line-scanner';
 
@@ -88,6 +89,8 @@ class HeadReader {
   close = false;
   keepAlive = false;
   upgrade = false;
+  /** The Upgrade header named exactly `websocket`. */
+  upgradeWebsocket = false;
 
   reset(): void {
     this.start.reset();
@@ -101,6 +104,7 @@ class HeadReader {
     this.close = false;
     this.keepAlive = false;
     this.upgrade = false;
+    this.upgradeWebsocket = false;
   }
 
   /**
@@ -199,6 +203,7 @@ class HeadReader {
         return;
       case 4:
         this.upgrade = true;
+        this.upgradeWebsocket = v === 'websocket';
         return;
     }
   }
@@ -308,7 +313,7 @@ const enum Pend {
   Connect = 2,
 }
 
-class Http1Parser extends BaseParser {
+export class Http1Parser extends BaseParser {
   readonly protocol = 'http' as const;
   private readonly reqHead = new HeadReader();
   private readonly reqBody = new BodyReader();
@@ -322,6 +327,13 @@ class Http1Parser extends BaseParser {
   private lastClose = false;
   /** The client asked to switch protocols (Upgrade/CONNECT): its later bytes may not be HTTP. */
   private clientHold = false;
+  /**
+   * Set when the server accepted a protocol switch: `websocket` for a 101 with `Upgrade: websocket`,
+   * `other` for any other 101 or a successful CONNECT. `switchAt` is where in the server chunk that
+   * response's head ended (the new protocol's first byte).
+   */
+  switchTo: 'websocket' | 'other' | undefined = undefined;
+  switchAt = 0;
   private readonly onRequestLine = (): void => this.requestLine();
   private readonly onStatusLine = (): void => {};
 
@@ -371,7 +383,10 @@ class Http1Parser extends BaseParser {
         if (r === -2) return this.giveUp();
         if (r === -1) break;
         i = r;
-        if (!this.responseHead()) break;
+        if (!this.responseHead()) {
+          if (this.switchTo !== undefined) this.switchAt = i;
+          break;
+        }
       }
       if (this.resState === 1) {
         const r = this.resBody.feed(chunk, i);
@@ -391,7 +406,7 @@ class Http1Parser extends BaseParser {
     const v11 = s.firstIs('HTTP/1.1');
     const v10 = s.firstIs('HTTP/1.0');
     const pend = this.pending[0];
-    const { close, keepAlive, badLength, chunked, contentLength } = h;
+    const { close, keepAlive, badLength, chunked, contentLength, upgradeWebsocket } = h;
     h.reset();
     if ((!v11 && !v10) || status < 100 || status > 999) return !!this.giveUp();
     if (pend === undefined) return !!this.giveUp();
@@ -400,6 +415,7 @@ class Http1Parser extends BaseParser {
     this.lastClose = close || (!v11 && !keepAlive);
     if (status === 101 || (pend === Pend.Connect && status < 300)) {
       this.report();
+      this.switchTo = status === 101 && upgradeWebsocket && pend === Pend.Normal ? 'websocket' : 'other';
       return !!this.giveUp(); // the connection now carries another protocol
     }
     if (this.clientHold) this.clientHold = false; // upgrade refused: still HTTP
@@ -442,6 +458,6 @@ export const http: Recogniser = {
     return detect(input);
   },
   createParser(input) {
-    return isH2(input) ? new Http2Parser() : new Http1Parser();
+    return isH2(input) ? new Http2Parser() : new UpgradableParser(new Http1Parser());
   },
 };

@@ -15,6 +15,7 @@ import { postgresql } from './postgresql';
 import { redis } from './redis';
 import { smtp } from './smtp';
 import { tls } from './tls';
+import { websocket } from './websocket';
 import { parserFaults } from './base-parser';
 
 export type {
@@ -49,6 +50,8 @@ export const RECOGNISERS: readonly Recogniser[] = Object.freeze([
 
 export { parserFaults };
 export { amqp, http, kafka, memcached, mongodb, mqtt, mysql, nats, postgresql, redis, smtp, tls };
+/** Not in `RECOGNISERS`: a WebSocket connection always starts as HTTP/1.1 and is handed over at its 101. */
+export { websocket };
 
 /**
  * The recognisers to ask, in detection order, by the client's first byte: most bytes rule out most

@@ -13,7 +13,8 @@ export type ProtocolName =
   | 'nats'
   | 'kafka'
   | 'smtp'
-  | 'tls';
+  | 'tls'
+  | 'websocket';
 
 /** What the connection looks like when a recogniser is asked whether it speaks its protocol. */
 export interface DetectInput {
@@ -68,7 +69,12 @@ export interface ResponseInfo {
  * framing (`framed` becomes false) rather than guess.
  */
 export interface ProtocolParser {
-  readonly protocol: ProtocolName;
+  /**
+   * The protocol spoken now. It can change once: after an HTTP/1.1 upgrade it is the new protocol's
+   * (`websocket`), or undefined when sockscope does not know the new protocol (exchanges are then
+   * named as unrecognised: `tcp exchange`).
+   */
+  readonly protocol: ProtocolName | undefined;
   /** `network.protocol.version` when known (`1.1`, `2`, `3.1.1`, `5`). May be learned later. */
   readonly version: string | undefined;
   /** True while the parser can tell where responses end. When false, sockscope falls back to idle timing. */
