@@ -344,6 +344,7 @@ export class Http1Parser extends BaseParser {
     const method = s.firstTooLong ? OTHER : httpMethod(s.first.toString('latin1', 0, s.firstLen));
     this.version = version;
     this.reqs = add(this.reqs, {
+      phase: 'operation',
       operation: method,
       attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_NETWORK_PROTOCOL_VERSION]: version },
     });

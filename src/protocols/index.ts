@@ -24,6 +24,7 @@ export type {
   ProtocolParser,
   Recogniser,
   RequestInfo,
+  Phase,
   ResponseInfo,
 } from './types';
 

@@ -13,7 +13,7 @@
  * series ending with an empty key). A non-zero status other than not-found/exists/not-stored →
  * `memcached.<status name>`. Quiet opcodes (`getq`, `setq`, ...) answer only sometimes → unframed.
  */
-import type { DetectInput, Recogniser, RequestInfo } from './types';
+import type { DetectInput, Phase, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
 import { add, BaseParser } from './base-parser';
 import { MAX_PENDING } from './limits';
@@ -113,9 +113,15 @@ function detect(input: DetectInput): boolean {
 /** First letters of the text commands: a text stream starts with one of them. */
 const TEXT_FIRST = new Set(Object.keys(TEXT_COMMANDS).map((k) => k.charCodeAt(0)));
 
+/** SASL authentication is setup; quit ends the connection. */
+function phaseOf(op: string): Phase {
+  return op === 'quit' ? 'teardown' : op.startsWith('sasl_') ? 'setup' : 'operation';
+}
+
 function request(op: string, oneWay: boolean): RequestInfo {
   const attributes = { [ATTR_DB_SYSTEM_NAME]: 'memcached', [ATTR_DB_OPERATION_NAME]: op };
-  return oneWay ? { operation: op, attributes, oneWay } : { operation: op, attributes };
+  const phase = phaseOf(op);
+  return oneWay ? { phase, operation: op, attributes, oneWay } : { phase, operation: op, attributes };
 }
 
 class TextParser extends BaseParser {

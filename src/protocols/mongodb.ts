@@ -10,7 +10,7 @@
  * A reply with moreToCome (exhaust cursors, streaming `hello`) starts a stream of replies without
  * requests → unframed after it.
  */
-import type { DetectInput, Recogniser } from './types';
+import type { DetectInput, Phase, Recogniser } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
 import { add, BaseParser } from './base-parser';
 import { isAlpha, isDigit } from './bytes';
@@ -139,8 +139,21 @@ function replyError(h: Buffer, o: number, have: number): string | undefined {
   }
 }
 
+const HANDSHAKES = new Set(['hello', 'isMaster', 'ismaster']);
+const PHASES: Record<string, Phase | undefined> = {
+  saslStart: 'setup',
+  saslContinue: 'setup',
+  authenticate: 'setup',
+  getnonce: 'setup',
+  ping: 'heartbeat',
+  endSessions: 'teardown',
+  logout: 'teardown',
+};
+
 class MongoParser extends BaseParser {
   readonly protocol = 'mongodb' as const;
+  /** The connection's first handshake was seen. */
+  private greeted = false;
   private pending = 0;
   private readonly creader = new FrameReader(
     160,
@@ -154,6 +167,20 @@ class MongoParser extends BaseParser {
     undefined,
     (h, have) => this.response(h, have),
   );
+
+  /**
+   * The first handshake (`hello`/`isMaster`) and authentication are setup; later handshakes are
+   * the driver's server monitoring, heartbeats, as is `ping`; `endSessions` and `logout` are teardown.
+   */
+  private phaseOf(name: string | undefined): Phase {
+    if (name === undefined) return 'operation';
+    if (HANDSHAKES.has(name)) {
+      if (this.greeted) return 'heartbeat';
+      this.greeted = true;
+      return 'setup';
+    }
+    return PHASES[name] ?? 'operation';
+  }
 
   private request(h: Buffer, have: number): void {
     if (have < 16) return void this.giveUp();
@@ -176,9 +203,10 @@ class MongoParser extends BaseParser {
       name === undefined
         ? { [ATTR_DB_SYSTEM_NAME]: 'mongodb' }
         : { [ATTR_DB_SYSTEM_NAME]: 'mongodb', [ATTR_DB_OPERATION_NAME]: name };
+    const phase = this.phaseOf(name);
     this.reqs = add(
       this.reqs,
-      oneWay ? { operation: name, attributes, oneWay } : { operation: name, attributes },
+      oneWay ? { phase, operation: name, attributes, oneWay } : { phase, operation: name, attributes },
     );
     if (!oneWay) this.pending++;
   }

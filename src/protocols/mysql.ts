@@ -12,7 +12,7 @@
  * COM_QUIT, COM_STMT_CLOSE and COM_STMT_SEND_LONG_DATA are one-way. TLS, compression, LOCAL INFILE,
  * binlog streaming or anything unknown → unframed.
  */
-import type { DetectInput, Recogniser, RequestInfo } from './types';
+import type { DetectInput, Phase, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
 import { add, BaseParser } from './base-parser';
 import { MAX_PENDING } from './limits';
@@ -45,10 +45,12 @@ interface Command {
   op: string;
   kind: Kind;
   oneWay?: boolean;
+  /** Absent: an operation. */
+  phase?: Phase;
 }
 
 const COMMANDS: Record<number, Command | undefined> = {
-  0x01: { op: 'QUIT', kind: Kind.Simple, oneWay: true },
+  0x01: { op: 'QUIT', kind: Kind.Simple, oneWay: true, phase: 'teardown' },
   0x02: { op: 'INIT_DB', kind: Kind.Simple },
   0x04: { op: 'FIELD_LIST', kind: Kind.FieldList },
   0x05: { op: 'CREATE_DB', kind: Kind.Simple },
@@ -58,15 +60,15 @@ const COMMANDS: Record<number, Command | undefined> = {
   0x0a: { op: 'PROCESS_INFO', kind: Kind.ResultSet },
   0x0c: { op: 'PROCESS_KILL', kind: Kind.Simple },
   0x0d: { op: 'DEBUG', kind: Kind.Simple },
-  0x0e: { op: 'PING', kind: Kind.Simple },
-  0x11: { op: 'CHANGE_USER', kind: Kind.Auth },
+  0x0e: { op: 'PING', kind: Kind.Simple, phase: 'heartbeat' },
+  0x11: { op: 'CHANGE_USER', kind: Kind.Auth, phase: 'setup' },
   0x16: { op: 'PREPARE', kind: Kind.Prepare },
   0x18: { op: 'STMT_SEND_LONG_DATA', kind: Kind.Simple, oneWay: true },
   0x19: { op: 'STMT_CLOSE', kind: Kind.Simple, oneWay: true },
   0x1a: { op: 'STMT_RESET', kind: Kind.Simple },
   0x1b: { op: 'SET_OPTION', kind: Kind.Simple },
   0x1c: { op: 'STMT_FETCH', kind: Kind.Fetch },
-  0x1f: { op: 'RESET_CONNECTION', kind: Kind.Simple },
+  0x1f: { op: 'RESET_CONNECTION', kind: Kind.Simple, phase: 'setup' },
 };
 
 function payloadLength(h: Buffer): number {
@@ -87,9 +89,9 @@ function detect(input: DetectInput): boolean {
   return false;
 }
 
-function request(op: string, oneWay = false): RequestInfo {
+function request(op: string, oneWay = false, phase: Phase = 'operation'): RequestInfo {
   const attributes = { [ATTR_DB_SYSTEM_NAME]: 'mysql', [ATTR_DB_OPERATION_NAME]: op };
-  return oneWay ? { operation: op, attributes, oneWay } : { operation: op, attributes };
+  return oneWay ? { phase, operation: op, attributes, oneWay } : { phase, operation: op, attributes };
 }
 
 /** Reads a length-encoded integer at `o`; returns [value, next offset] or undefined past `have`. */
@@ -155,7 +157,7 @@ class MysqlParser extends BaseParser {
         this.cacheMetadata = (ext & this.serverExtCaps & MARIADB_CLIENT_CACHE_METADATA) !== 0;
       }
       this.phase = 'auth';
-      this.startCommand({ op: 'CONNECT', kind: Kind.Auth });
+      this.startCommand({ op: 'CONNECT', kind: Kind.Auth, phase: 'setup' });
       return;
     }
     if (this.phase === 'auth' || h[3] !== 0 || len === 0) return; // auth data, continuation
@@ -184,7 +186,7 @@ class MysqlParser extends BaseParser {
   private readonly prepareKeywords: Array<{ op: string | undefined; shape: string | undefined }> = [];
 
   private startCommand(cmd: Command, shape?: string): void {
-    const r = request(cmd.op, cmd.oneWay);
+    const r = request(cmd.op, cmd.oneWay, cmd.phase);
     this.reqs = add(this.reqs, shape === undefined ? r : { ...r, shape });
     if (cmd.oneWay) return;
     if (this.pending.length >= MAX_PENDING) return void this.giveUp();

@@ -71,6 +71,7 @@ class NatsParser extends BaseParser {
     }
     const heartbeat = verb === 'PING' || verb === 'PONG';
     const info: RequestInfo = {
+      phase: heartbeat ? 'heartbeat' : verb === 'CONNECT' ? 'setup' : 'operation',
       operation: verb,
       attributes: { [ATTR_MESSAGING_SYSTEM]: 'nats', [ATTR_MESSAGING_OPERATION_NAME]: verb },
     };

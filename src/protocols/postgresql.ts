@@ -9,7 +9,7 @@
  * Terminate (`X`) and CancelRequest are one-way. SSLRequest answered `S` (TLS follows) or any
  * unknown message type → unframed.
  */
-import type { DetectInput, Recogniser, RequestInfo } from './types';
+import type { DetectInput, Phase, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
 import { add, BaseParser } from './base-parser';
 import { OTHER } from './other';
@@ -37,9 +37,17 @@ function detect(input: DetectInput): boolean {
   return false;
 }
 
+/** StartupMessage (with the authentication it starts) is setup; Terminate is teardown. */
+function phaseOf(op: string): Phase {
+  return op === 'STARTUP' ? 'setup' : op === 'TERMINATE' ? 'teardown' : 'operation';
+}
+
 function request(op: string, oneWay = false, shape?: string): RequestInfo {
   const attributes = { [ATTR_DB_SYSTEM_NAME]: 'postgresql', [ATTR_DB_OPERATION_NAME]: op };
-  const r: RequestInfo = oneWay ? { operation: op, attributes, oneWay } : { operation: op, attributes };
+  const phase = phaseOf(op);
+  const r: RequestInfo = oneWay
+    ? { phase, operation: op, attributes, oneWay }
+    : { phase, operation: op, attributes };
   if (shape !== undefined) r.shape = shape;
   return r;
 }

@@ -11,7 +11,7 @@
  * size. A 4xx/5xx final reply → `smtp.<code>`. After a successful `STARTTLS` the bytes are
  * encrypted → unframed.
  */
-import type { DetectInput, Recogniser } from './types';
+import type { DetectInput, Phase, Recogniser } from './types';
 import { add, BaseParser } from './base-parser';
 import { MAX_PENDING } from './limits';
 import { CR, isDigit, LF, startsWithAscii } from './bytes';
@@ -25,6 +25,17 @@ const VERBS = new Set(
     ' ',
   ),
 );
+
+/** Greeting, authentication and TLS are setup; QUIT ends the session; NOOP keeps it alive. */
+const PHASES: Record<string, Phase | undefined> = {
+  HELO: 'setup',
+  EHLO: 'setup',
+  LHLO: 'setup',
+  AUTH: 'setup',
+  STARTTLS: 'setup',
+  QUIT: 'teardown',
+  NOOP: 'heartbeat',
+};
 
 const SMTP_PORTS = new Set([25, 465, 587, 2525, 1025]);
 
@@ -124,7 +135,8 @@ class SmtpParser extends BaseParser {
       this.bdatLeft = l.nums[1];
       if (this.bdatLeft > 0) this.cmode = 3;
     }
-    this.reqs = add(this.reqs, { operation: VERBS.has(verb) ? verb : OTHER });
+    const operation = VERBS.has(verb) ? verb : OTHER;
+    this.reqs = add(this.reqs, { operation, phase: PHASES[operation] ?? 'operation' });
     if (this.pending.length >= MAX_PENDING) return void this.giveUp();
     this.pending.push(kind);
   }

@@ -74,7 +74,11 @@ class TlsParser extends BaseParser {
     this.seen = true;
     const sni = readSni(chunk);
     this.reqs = [
-      { operation: 'handshake', attributes: sni === undefined ? {} : { [ATTR_TLS_SERVER_NAME]: sni } },
+      {
+        phase: 'setup',
+        operation: 'handshake',
+        attributes: sni === undefined ? {} : { [ATTR_TLS_SERVER_NAME]: sni },
+      },
     ];
   }
 

@@ -16,7 +16,7 @@
  * write, or after `exchangeIdleMs` of quiet. Server frames that arrive with no exchange open
  * (pushes) count on the connection only. Every frame is one-way: nothing is awaited.
  */
-import type { ProtocolParser, Recogniser, RequestInfo, ResponseInfo } from './types';
+import type { Phase, ProtocolParser, Recogniser, RequestInfo, ResponseInfo } from './types';
 import { NO_REQUESTS, NO_RESPONSES, add, parserFaults } from './base-parser';
 import { FrameReader } from './frame-reader';
 
@@ -33,8 +33,16 @@ const MAX_HEADER = 14;
 
 /** One shared, frozen RequestInfo per frame kind. */
 const REQUESTS = new Map<string, RequestInfo>(
-  Object.values(OPCODES).map((op) => [op!, Object.freeze({ operation: op, oneWay: true })]),
+  Object.values(OPCODES).map((op) => [
+    op!,
+    Object.freeze({ phase: phaseOf(op!), operation: op, oneWay: true }),
+  ]),
 );
+
+/** PING and PONG keep the connection alive; CLOSE ends it; messages are operations. */
+function phaseOf(op: string): Phase {
+  return op === 'PING' || op === 'PONG' ? 'heartbeat' : op === 'CLOSE' ? 'teardown' : 'operation';
+}
 
 /** Total frame length from the header bytes held so far, -1 for more, -2 when malformed. */
 function frameLength(h: Buffer, have: number): number {
