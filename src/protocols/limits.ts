@@ -9,3 +9,10 @@
  * grow. Large enough for a client's deep pipeline (ioredis, pipelined HTTP, a MySQL batch).
  */
 export const MAX_PENDING = 4096;
+
+/**
+ * Prepared statements a parser remembers per connection (name or id → operation and shape), so
+ * that later executions carry the statement's operation and hash. Clients prepare a bounded set
+ * (drivers cache a few hundred at most); past this the memory is dropped and refilled.
+ */
+export const MAX_STATEMENTS = 512;

@@ -15,7 +15,7 @@
 import type { DetectInput, Phase, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
 import { add, BaseParser } from './base-parser';
-import { MAX_PENDING } from './limits';
+import { MAX_PENDING, MAX_STATEMENTS } from './limits';
 import { OTHER } from './other';
 import { FrameReader } from './frame-reader';
 import { sqlKeyword, sqlShape } from './sql';
@@ -207,7 +207,7 @@ class MysqlParser extends BaseParser {
     if (cmd?.kind === Kind.Prepare) {
       const kw = this.prepareKeywords.shift();
       if (error === undefined && this.prepareStmtId >= 0 && kw?.op !== undefined) {
-        if (this.statements.size >= 512) this.statements.clear();
+        if (this.statements.size >= MAX_STATEMENTS) this.statements.clear();
         this.statements.set(this.prepareStmtId, { op: kw.op, shape: kw.shape });
       }
     }
