@@ -12,9 +12,11 @@
  * returns, publisher confirms and server heartbeats are not responses. Only class and method ids
  * and the no-wait bit are read: never exchange, queue or routing-key names, headers or bodies.
  */
-import type { DetectInput, Recogniser, RequestInfo } from './types';
+import type { DetectInput, Phase, Recogniser, RequestInfo } from './types';
 import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../spans/semconv';
-import { BaseParser, FrameReader, add, startsWithAscii } from './util';
+import { add, BaseParser } from './base-parser';
+import { startsWithAscii } from './bytes';
+import { FrameReader } from './frame-reader';
 
 const HEADER = 'AMQP\x00\x00\x09\x01';
 const FRAME_METHOD = 1;
@@ -147,9 +149,24 @@ function detect(input: DetectInput): boolean {
   return startsWithAscii(input.client, HEADER);
 }
 
+/** Channel set-up methods beyond channel.open: no instrumentation spans them, they configure it. */
+const CHANNEL_SETUP = new Set(['channel.open', 'basic.qos', 'confirm.select']);
+
+/**
+ * The protocol header and `connection.*` are setup (but `connection.close*` is teardown), as are
+ * channel.open and channel configuration; `channel.close*` is teardown; heartbeat frames heartbeat.
+ */
+function phaseOf(op: string): Phase {
+  if (op === 'heartbeat') return 'heartbeat';
+  if (op.endsWith('.close') || op.endsWith('.close-ok'))
+    return op.startsWith('connection.') || op.startsWith('channel.') ? 'teardown' : 'operation';
+  if (op === 'connect' || op.startsWith('connection.') || CHANNEL_SETUP.has(op)) return 'setup';
+  return 'operation';
+}
+
 function request(op: string, extra?: { oneWay?: boolean; heartbeat?: boolean }): RequestInfo {
   const attributes = { [ATTR_MESSAGING_SYSTEM]: 'rabbitmq', [ATTR_MESSAGING_OPERATION_NAME]: op };
-  return { operation: op, attributes, ...extra };
+  return { phase: phaseOf(op), operation: op, attributes, ...extra };
 }
 
 function frameLength(h: Buffer, have: number): number {

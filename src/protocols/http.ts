@@ -1,7 +1,8 @@
 /**
  * HTTP/1.0 and HTTP/1.1 (plus recognition of HTTP/2, left unframed).
  *
- * Requests: each request line, named by its method (`GET`, `POST`; an unknown method is `_OTHER`),
+ * Requests: each request line, named by its method (`GET`, `POST`; a method outside semconv's
+ * known ones, or in another case, is `_OTHER`: http-methods.ts),
  * with `http.request.method` and `network.protocol.version` (`1.1`, `1.0`). Bodies are skipped by
  * Content-Length or chunked framing. Responses: each final response, at its last body byte (1xx
  * interim responses are not final; responses to HEAD and 204/304 have no body), with
@@ -19,8 +20,15 @@ import {
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_NETWORK_PROTOCOL_VERSION,
 } from '../spans/semconv';
-import { BaseParser, CR, LF, LineScanner, add, lower, startsWithAscii } from './util';
+import { add, BaseParser } from './base-parser';
+import { httpMethod } from './http-methods';
+import { MAX_PENDING } from './limits';
+import { OTHER } from './other';
+import { UpgradableParser } from './upgrade';
+import { CR, LF, lower, startsWithAscii } from './bytes';
+import { LineScanner } from './line-scanner';
 
+/** Methods that mark a connection as HTTP/1 at its first bytes (naming uses `httpMethod()`). */
 const METHODS = new Set([
   'GET',
   'HEAD',
@@ -81,6 +89,8 @@ class HeadReader {
   close = false;
   keepAlive = false;
   upgrade = false;
+  /** The Upgrade header named exactly `websocket`. */
+  upgradeWebsocket = false;
 
   reset(): void {
     this.start.reset();
@@ -94,6 +104,7 @@ class HeadReader {
     this.close = false;
     this.keepAlive = false;
     this.upgrade = false;
+    this.upgradeWebsocket = false;
   }
 
   /**
@@ -192,6 +203,7 @@ class HeadReader {
         return;
       case 4:
         this.upgrade = true;
+        this.upgradeWebsocket = v === 'websocket';
         return;
     }
   }
@@ -301,7 +313,7 @@ const enum Pend {
   Connect = 2,
 }
 
-class Http1Parser extends BaseParser {
+export class Http1Parser extends BaseParser {
   readonly protocol = 'http' as const;
   private readonly reqHead = new HeadReader();
   private readonly reqBody = new BodyReader();
@@ -315,6 +327,13 @@ class Http1Parser extends BaseParser {
   private lastClose = false;
   /** The client asked to switch protocols (Upgrade/CONNECT): its later bytes may not be HTTP. */
   private clientHold = false;
+  /**
+   * Set when the server accepted a protocol switch: `websocket` for a 101 with `Upgrade: websocket`,
+   * `other` for any other 101 or a successful CONNECT. `switchAt` is where in the server chunk that
+   * response's head ended (the new protocol's first byte).
+   */
+  switchTo: 'websocket' | 'other' | undefined = undefined;
+  switchAt = 0;
   private readonly onRequestLine = (): void => this.requestLine();
   private readonly onStatusLine = (): void => {};
 
@@ -322,14 +341,14 @@ class Http1Parser extends BaseParser {
     const s = this.reqHead.start;
     const version = s.lastIs('http/1.1') ? '1.1' : s.lastIs('http/1.0') ? '1.0' : undefined;
     if (version === undefined || s.tokens !== 3) return void this.giveUp();
-    const verb = s.verb(12);
-    const method = verb !== undefined && METHODS.has(verb) ? verb : '_OTHER';
+    const method = s.firstTooLong ? OTHER : httpMethod(s.first.toString('latin1', 0, s.firstLen));
     this.version = version;
     this.reqs = add(this.reqs, {
+      phase: 'operation',
       operation: method,
       attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_NETWORK_PROTOCOL_VERSION]: version },
     });
-    if (this.pending.length >= 256) return void this.giveUp();
+    if (this.pending.length >= MAX_PENDING) return void this.giveUp();
     this.pending.push(method === 'HEAD' ? Pend.Head : method === 'CONNECT' ? Pend.Connect : Pend.Normal);
   }
 
@@ -365,7 +384,10 @@ class Http1Parser extends BaseParser {
         if (r === -2) return this.giveUp();
         if (r === -1) break;
         i = r;
-        if (!this.responseHead()) break;
+        if (!this.responseHead()) {
+          if (this.switchTo !== undefined) this.switchAt = i;
+          break;
+        }
       }
       if (this.resState === 1) {
         const r = this.resBody.feed(chunk, i);
@@ -385,7 +407,7 @@ class Http1Parser extends BaseParser {
     const v11 = s.firstIs('HTTP/1.1');
     const v10 = s.firstIs('HTTP/1.0');
     const pend = this.pending[0];
-    const { close, keepAlive, badLength, chunked, contentLength } = h;
+    const { close, keepAlive, badLength, chunked, contentLength, upgradeWebsocket } = h;
     h.reset();
     if ((!v11 && !v10) || status < 100 || status > 999) return !!this.giveUp();
     if (pend === undefined) return !!this.giveUp();
@@ -394,6 +416,7 @@ class Http1Parser extends BaseParser {
     this.lastClose = close || (!v11 && !keepAlive);
     if (status === 101 || (pend === Pend.Connect && status < 300)) {
       this.report();
+      this.switchTo = status === 101 && upgradeWebsocket && pend === Pend.Normal ? 'websocket' : 'other';
       return !!this.giveUp(); // the connection now carries another protocol
     }
     if (this.clientHold) this.clientHold = false; // upgrade refused: still HTTP
@@ -436,6 +459,6 @@ export const http: Recogniser = {
     return detect(input);
   },
   createParser(input) {
-    return isH2(input) ? new Http2Parser() : new Http1Parser();
+    return isH2(input) ? new Http2Parser() : new UpgradableParser(new Http1Parser());
   },
 };

@@ -15,7 +15,8 @@ import { postgresql } from './postgresql';
 import { redis } from './redis';
 import { smtp } from './smtp';
 import { tls } from './tls';
-import { parserFaults } from './util';
+import { websocket } from './websocket';
+import { parserFaults } from './base-parser';
 
 export type {
   DetectInput,
@@ -23,6 +24,7 @@ export type {
   ProtocolParser,
   Recogniser,
   RequestInfo,
+  Phase,
   ResponseInfo,
 } from './types';
 
@@ -49,6 +51,8 @@ export const RECOGNISERS: readonly Recogniser[] = Object.freeze([
 
 export { parserFaults };
 export { amqp, http, kafka, memcached, mongodb, mqtt, mysql, nats, postgresql, redis, smtp, tls };
+/** Not in `RECOGNISERS`: a WebSocket connection always starts as HTTP/1.1 and is handed over at its 101. */
+export { websocket };
 
 /**
  * The recognisers to ask, in detection order, by the client's first byte: most bytes rule out most

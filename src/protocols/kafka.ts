@@ -9,9 +9,11 @@
  * SaslAuthenticate) → `kafka.<error code>`; per-partition errors are not inspected. Client ids,
  * topic names, keys and records are never recorded.
  */
-import type { DetectInput, Recogniser } from './types';
+import type { DetectInput, Phase, Recogniser } from './types';
 import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../spans/semconv';
-import { BaseParser, FrameReader, add } from './util';
+import { add, BaseParser } from './base-parser';
+import { MAX_PENDING } from './limits';
+import { FrameReader } from './frame-reader';
 
 const API_NAMES = [
   'Produce',
@@ -91,6 +93,16 @@ const API_NAMES = [
   'ListClientMetricsResources',
   'DescribeTopicPartitions',
 ];
+/** Version negotiation and SASL are setup; group heartbeats heartbeat; LeaveGroup is teardown. */
+const PHASES: Record<number, Phase | undefined> = {
+  17: 'setup', // SaslHandshake
+  18: 'setup', // ApiVersions
+  36: 'setup', // SaslAuthenticate
+  12: 'heartbeat', // Heartbeat
+  63: 'heartbeat', // BrokerHeartbeat
+  68: 'heartbeat', // ConsumerGroupHeartbeat
+  13: 'teardown', // LeaveGroup
+};
 const PRODUCE = 0;
 const SASL_HANDSHAKE = 17;
 const API_VERSIONS = 18;
@@ -176,12 +188,13 @@ class KafkaParser extends BaseParser {
     if (name === undefined || version < 0) return void this.giveUp();
     const oneWay = apiKey === PRODUCE && produceAcks(h, have, version) === 0;
     const attributes = { [ATTR_MESSAGING_SYSTEM]: 'kafka', [ATTR_MESSAGING_OPERATION_NAME]: name };
+    const phase = PHASES[apiKey] ?? 'operation';
     this.reqs = add(
       this.reqs,
-      oneWay ? { operation: name, attributes, oneWay } : { operation: name, attributes },
+      oneWay ? { phase, operation: name, attributes, oneWay } : { phase, operation: name, attributes },
     );
     if (oneWay) return;
-    if (this.pending.length >= 3 * 1024) return void this.giveUp();
+    if (this.pending.length >= 3 * MAX_PENDING /* three numbers per request */) return void this.giveUp();
     this.pending.push(h.readInt32BE(8), apiKey, version);
   }
 

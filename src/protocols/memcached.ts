@@ -13,9 +13,12 @@
  * series ending with an empty key). A non-zero status other than not-found/exists/not-stored →
  * `memcached.<status name>`. Quiet opcodes (`getq`, `setq`, ...) answer only sometimes → unframed.
  */
-import type { DetectInput, Recogniser, RequestInfo } from './types';
+import type { DetectInput, Phase, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
-import { BaseParser, FrameReader, LineStream, add } from './util';
+import { add, BaseParser } from './base-parser';
+import { MAX_PENDING } from './limits';
+import { FrameReader } from './frame-reader';
+import { LineStream } from './line-stream';
 
 // Text commands. Value: 0 single-line reply, 1 multi-line until END, 2 storage (data block), 3 no reply
 const TEXT_COMMANDS: Record<string, number | undefined> = {
@@ -110,9 +113,15 @@ function detect(input: DetectInput): boolean {
 /** First letters of the text commands: a text stream starts with one of them. */
 const TEXT_FIRST = new Set(Object.keys(TEXT_COMMANDS).map((k) => k.charCodeAt(0)));
 
+/** SASL authentication is setup; quit ends the connection. */
+function phaseOf(op: string): Phase {
+  return op === 'quit' ? 'teardown' : op.startsWith('sasl_') ? 'setup' : 'operation';
+}
+
 function request(op: string, oneWay: boolean): RequestInfo {
   const attributes = { [ATTR_DB_SYSTEM_NAME]: 'memcached', [ATTR_DB_OPERATION_NAME]: op };
-  return oneWay ? { operation: op, attributes, oneWay } : { operation: op, attributes };
+  const phase = phaseOf(op);
+  return oneWay ? { phase, operation: op, attributes, oneWay } : { phase, operation: op, attributes };
 }
 
 class TextParser extends BaseParser {
@@ -158,7 +167,7 @@ class TextParser extends BaseParser {
     const oneWay = quiet || kind === 3;
     this.reqs = add(this.reqs, request(name, oneWay));
     if (oneWay) return;
-    if (this.pending.length >= 1024) return void this.giveUp();
+    if (this.pending.length >= MAX_PENDING) return void this.giveUp();
     this.pending.push(kind === 1 ? 1 : 0);
   }
 
@@ -220,7 +229,7 @@ class BinaryParser extends BaseParser {
     const oneWay = opcode === 0x07; // quit: the server closes
     this.reqs = add(this.reqs, request(name, oneWay));
     if (oneWay) return;
-    if (this.pending.length >= 1024) return void this.giveUp();
+    if (this.pending.length >= MAX_PENDING) return void this.giveUp();
     this.pending.push(opcode);
   }
 

@@ -2,16 +2,21 @@
  * MongoDB wire protocol: OP_MSG (and the legacy OP_QUERY used for the first handshake).
  *
  * Requests: each client message, named by the first key of its command document (`find`,
- * `insert`, `hello`, `isMaster`, `saslStart`); only that key is read, never a value, collection
+ * `insert`, `hello`, `isMaster`, `saslStart`) when it is a known command (mongodb-commands.ts), else
+ * `_OTHER`; only that key is read, never a value, collection
  * name or filter. OP_MSG with the moreToCome flag expects no reply (one-way). OP_COMPRESSED is
  * named `compressed` (its command is not readable without decompressing). Responses: each server
  * message; a reply whose small document says `ok: 0` → `mongodb.<codeName>` (or `mongodb.<code>`).
  * A reply with moreToCome (exhaust cursors, streaming `hello`) starts a stream of replies without
  * requests → unframed after it.
  */
-import type { DetectInput, Recogniser } from './types';
+import type { DetectInput, Phase, Recogniser } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
-import { BaseParser, FrameReader, add, isAlpha, isDigit } from './util';
+import { add, BaseParser } from './base-parser';
+import { isAlpha, isDigit } from './bytes';
+import { FrameReader } from './frame-reader';
+import { MONGODB_COMMANDS } from './mongodb-commands';
+import { OTHER } from './other';
 
 const OP_REPLY = 1;
 const OP_QUERY = 2004;
@@ -19,6 +24,7 @@ const OP_COMPRESSED = 2012;
 const OP_MSG = 2013;
 const MORE_TO_COME = 2;
 const MAX_MESSAGE = 48 * 1024 * 1024;
+const COMPRESSED = 'compressed';
 
 function detect(input: DetectInput): boolean {
   const c = input.client;
@@ -133,8 +139,21 @@ function replyError(h: Buffer, o: number, have: number): string | undefined {
   }
 }
 
+const HANDSHAKES = new Set(['hello', 'isMaster', 'ismaster']);
+const PHASES: Record<string, Phase | undefined> = {
+  saslStart: 'setup',
+  saslContinue: 'setup',
+  authenticate: 'setup',
+  getnonce: 'setup',
+  ping: 'heartbeat',
+  endSessions: 'teardown',
+  logout: 'teardown',
+};
+
 class MongoParser extends BaseParser {
   readonly protocol = 'mongodb' as const;
+  /** The connection's first handshake was seen. */
+  private greeted = false;
   private pending = 0;
   private readonly creader = new FrameReader(
     160,
@@ -148,6 +167,20 @@ class MongoParser extends BaseParser {
     undefined,
     (h, have) => this.response(h, have),
   );
+
+  /**
+   * The first handshake (`hello`/`isMaster`) and authentication are setup; later handshakes are
+   * the driver's server monitoring, heartbeats, as is `ping`; `endSessions` and `logout` are teardown.
+   */
+  private phaseOf(name: string | undefined): Phase {
+    if (name === undefined) return 'operation';
+    if (HANDSHAKES.has(name)) {
+      if (this.greeted) return 'heartbeat';
+      this.greeted = true;
+      return 'setup';
+    }
+    return PHASES[name] ?? 'operation';
+  }
 
   private request(h: Buffer, have: number): void {
     if (have < 16) return void this.giveUp();
@@ -163,15 +196,17 @@ class MongoParser extends BaseParser {
       while (i < have && h[i] !== 0) i++; // full collection name: skipped, never read out
       name = firstKey(h, i + 1 + 8, have);
     } else if (op === OP_COMPRESSED) {
-      name = 'compressed';
+      name = COMPRESSED;
     } else return void this.giveUp();
+    if (name !== undefined && name !== COMPRESSED && !MONGODB_COMMANDS.has(name)) name = OTHER;
     const attributes =
       name === undefined
         ? { [ATTR_DB_SYSTEM_NAME]: 'mongodb' }
         : { [ATTR_DB_SYSTEM_NAME]: 'mongodb', [ATTR_DB_OPERATION_NAME]: name };
+    const phase = this.phaseOf(name);
     this.reqs = add(
       this.reqs,
-      oneWay ? { operation: name, attributes, oneWay } : { operation: name, attributes },
+      oneWay ? { phase, operation: name, attributes, oneWay } : { phase, operation: name, attributes },
     );
     if (!oneWay) this.pending++;
   }

@@ -14,7 +14,9 @@ import {
   ATTR_MESSAGING_SYSTEM,
   ATTR_NETWORK_PROTOCOL_VERSION,
 } from '../spans/semconv';
-import { BaseParser, FrameReader, add, startsWithAscii } from './util';
+import { add, BaseParser } from './base-parser';
+import { startsWithAscii } from './bytes';
+import { FrameReader } from './frame-reader';
 
 const NAMES = [
   'RESERVED',
@@ -109,7 +111,8 @@ class MqttParser extends BaseParser {
       [ATTR_MESSAGING_OPERATION_NAME]: name,
     };
     if (this.version !== undefined) attributes[ATTR_NETWORK_PROTOCOL_VERSION] = this.version;
-    const info: RequestInfo = { operation: name, attributes };
+    const phase = type === 1 ? 'setup' : type === 14 ? 'teardown' : heartbeat ? 'heartbeat' : 'operation';
+    const info: RequestInfo = { phase, operation: name, attributes };
     if (oneWay) info.oneWay = true;
     if (heartbeat) info.heartbeat = true;
     this.reqs = add(this.reqs, info);

@@ -12,9 +12,13 @@
  * COM_QUIT, COM_STMT_CLOSE and COM_STMT_SEND_LONG_DATA are one-way. TLS, compression, LOCAL INFILE,
  * binlog streaming or anything unknown → unframed.
  */
-import type { DetectInput, Recogniser, RequestInfo } from './types';
+import type { DetectInput, Phase, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
-import { BaseParser, FrameReader, add, sqlKeyword, sqlShape } from './util';
+import { add, BaseParser } from './base-parser';
+import { MAX_PENDING, MAX_STATEMENTS } from './limits';
+import { OTHER } from './other';
+import { FrameReader } from './frame-reader';
+import { sqlKeyword, sqlShape } from './sql';
 
 const CLIENT_COMPRESS = 0x20;
 const CLIENT_PROTOCOL_41 = 0x200;
@@ -41,10 +45,12 @@ interface Command {
   op: string;
   kind: Kind;
   oneWay?: boolean;
+  /** Absent: an operation. */
+  phase?: Phase;
 }
 
 const COMMANDS: Record<number, Command | undefined> = {
-  0x01: { op: 'QUIT', kind: Kind.Simple, oneWay: true },
+  0x01: { op: 'QUIT', kind: Kind.Simple, oneWay: true, phase: 'teardown' },
   0x02: { op: 'INIT_DB', kind: Kind.Simple },
   0x04: { op: 'FIELD_LIST', kind: Kind.FieldList },
   0x05: { op: 'CREATE_DB', kind: Kind.Simple },
@@ -54,15 +60,15 @@ const COMMANDS: Record<number, Command | undefined> = {
   0x0a: { op: 'PROCESS_INFO', kind: Kind.ResultSet },
   0x0c: { op: 'PROCESS_KILL', kind: Kind.Simple },
   0x0d: { op: 'DEBUG', kind: Kind.Simple },
-  0x0e: { op: 'PING', kind: Kind.Simple },
-  0x11: { op: 'CHANGE_USER', kind: Kind.Auth },
+  0x0e: { op: 'PING', kind: Kind.Simple, phase: 'heartbeat' },
+  0x11: { op: 'CHANGE_USER', kind: Kind.Auth, phase: 'setup' },
   0x16: { op: 'PREPARE', kind: Kind.Prepare },
   0x18: { op: 'STMT_SEND_LONG_DATA', kind: Kind.Simple, oneWay: true },
   0x19: { op: 'STMT_CLOSE', kind: Kind.Simple, oneWay: true },
   0x1a: { op: 'STMT_RESET', kind: Kind.Simple },
   0x1b: { op: 'SET_OPTION', kind: Kind.Simple },
   0x1c: { op: 'STMT_FETCH', kind: Kind.Fetch },
-  0x1f: { op: 'RESET_CONNECTION', kind: Kind.Simple },
+  0x1f: { op: 'RESET_CONNECTION', kind: Kind.Simple, phase: 'setup' },
 };
 
 function payloadLength(h: Buffer): number {
@@ -83,9 +89,9 @@ function detect(input: DetectInput): boolean {
   return false;
 }
 
-function request(op: string, oneWay = false): RequestInfo {
+function request(op: string, oneWay = false, phase: Phase = 'operation'): RequestInfo {
   const attributes = { [ATTR_DB_SYSTEM_NAME]: 'mysql', [ATTR_DB_OPERATION_NAME]: op };
-  return oneWay ? { operation: op, attributes, oneWay } : { operation: op, attributes };
+  return oneWay ? { phase, operation: op, attributes, oneWay } : { phase, operation: op, attributes };
 }
 
 /** Reads a length-encoded integer at `o`; returns [value, next offset] or undefined past `have`. */
@@ -151,16 +157,13 @@ class MysqlParser extends BaseParser {
         this.cacheMetadata = (ext & this.serverExtCaps & MARIADB_CLIENT_CACHE_METADATA) !== 0;
       }
       this.phase = 'auth';
-      this.startCommand({ op: 'CONNECT', kind: Kind.Auth });
+      this.startCommand({ op: 'CONNECT', kind: Kind.Auth, phase: 'setup' });
       return;
     }
     if (this.phase === 'auth' || h[3] !== 0 || len === 0) return; // auth data, continuation
     const code = h[4];
     if (code === 0x03 /* COM_QUERY */) {
-      this.startCommand(
-        { op: sqlKeyword(h, 5, have) ?? 'QUERY', kind: Kind.ResultSet },
-        sqlShape(h, 5, have),
-      );
+      this.startCommand({ op: sqlKeyword(h, 5, have) ?? OTHER, kind: Kind.ResultSet }, sqlShape(h, 5, have));
     } else if (code === 0x17 /* COM_STMT_EXECUTE */) {
       const id = have >= 9 ? h.readUInt32LE(5) : -1;
       const st = this.statements.get(id);
@@ -183,10 +186,10 @@ class MysqlParser extends BaseParser {
   private readonly prepareKeywords: Array<{ op: string | undefined; shape: string | undefined }> = [];
 
   private startCommand(cmd: Command, shape?: string): void {
-    const r = request(cmd.op, cmd.oneWay);
+    const r = request(cmd.op, cmd.oneWay, cmd.phase);
     this.reqs = add(this.reqs, shape === undefined ? r : { ...r, shape });
     if (cmd.oneWay) return;
-    if (this.pending.length >= 256) return void this.giveUp();
+    if (this.pending.length >= MAX_PENDING) return void this.giveUp();
     if (this.pending.length === 0) this.resetResponse();
     this.pending.push(cmd);
     if (cmd.kind === Kind.Prepare)
@@ -204,7 +207,7 @@ class MysqlParser extends BaseParser {
     if (cmd?.kind === Kind.Prepare) {
       const kw = this.prepareKeywords.shift();
       if (error === undefined && this.prepareStmtId >= 0 && kw?.op !== undefined) {
-        if (this.statements.size >= 512) this.statements.clear();
+        if (this.statements.size >= MAX_STATEMENTS) this.statements.clear();
         this.statements.set(this.prepareStmtId, { op: kw.op, shape: kw.shape });
       }
     }

@@ -11,7 +11,9 @@
  */
 import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_SYSTEM } from '../spans/semconv';
-import { BaseParser, LineStream, add, startsWithAscii } from './util';
+import { add, BaseParser } from './base-parser';
+import { startsWithAscii } from './bytes';
+import { LineStream } from './line-stream';
 
 const VERBS = new Set(['CONNECT', 'PUB', 'HPUB', 'SUB', 'UNSUB', 'PING', 'PONG']);
 const VERBOSE = '"verbose":true';
@@ -69,6 +71,7 @@ class NatsParser extends BaseParser {
     }
     const heartbeat = verb === 'PING' || verb === 'PONG';
     const info: RequestInfo = {
+      phase: heartbeat ? 'heartbeat' : verb === 'CONNECT' ? 'setup' : 'operation',
       operation: verb,
       attributes: { [ATTR_MESSAGING_SYSTEM]: 'nats', [ATTR_MESSAGING_OPERATION_NAME]: verb },
     };

@@ -3,15 +3,21 @@
  *
  * Requests: the StartupMessage (operation `STARTUP`, answered by the first ReadyForQuery after
  * authentication), each simple `Q` query, and each extended-protocol batch (Parse/Bind/Describe/
- * Execute ... up to and including Sync), named by the first SQL keyword of its Parse, or `EXECUTE`
- * when it runs a statement parsed earlier. Responses: each ReadyForQuery (`Z`). An ErrorResponse
+ * Execute ... up to and including Sync), named by the first SQL keyword of its Parse; a batch that
+ * runs a statement parsed earlier on this connection carries that Parse's keyword and shape (else
+ * `EXECUTE`). Responses: each ReadyForQuery (`Z`). An ErrorResponse
  * marks the pending response with `postgresql.<SQLSTATE>`; a FATAL one ends it (the server closes).
  * Terminate (`X`) and CancelRequest are one-way. SSLRequest answered `S` (TLS follows) or any
  * unknown message type → unframed.
  */
-import type { DetectInput, Recogniser, RequestInfo } from './types';
+import type { DetectInput, Phase, Recogniser, RequestInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
-import { BaseParser, FrameReader, add, sqlKeyword, sqlShape, isDigit, isAlpha } from './util';
+import { add, BaseParser } from './base-parser';
+import { OTHER } from './other';
+import { isAlpha, isDigit } from './bytes';
+import { FrameReader } from './frame-reader';
+import { MAX_STATEMENTS } from './limits';
+import { sqlKeyword, sqlShape } from './sql';
 
 const PROTOCOL_3 = 0x00030000;
 const SSL_REQUEST = 80877103;
@@ -33,11 +39,34 @@ function detect(input: DetectInput): boolean {
   return false;
 }
 
+/** StartupMessage (with the authentication it starts) is setup; Terminate is teardown. */
+function phaseOf(op: string): Phase {
+  return op === 'STARTUP' ? 'setup' : op === 'TERMINATE' ? 'teardown' : 'operation';
+}
+
 function request(op: string, oneWay = false, shape?: string): RequestInfo {
   const attributes = { [ATTR_DB_SYSTEM_NAME]: 'postgresql', [ATTR_DB_OPERATION_NAME]: op };
-  const r: RequestInfo = oneWay ? { operation: op, attributes, oneWay } : { operation: op, attributes };
+  const phase = phaseOf(op);
+  const r: RequestInfo = oneWay
+    ? { phase, operation: op, attributes, oneWay }
+    : { phase, operation: op, attributes };
   if (shape !== undefined) r.shape = shape;
   return r;
+}
+
+const EXECUTE = request('EXECUTE');
+
+/** Where the SQL text starting at `o` ends: its NUL, or the end of the bytes held. */
+function textEnd(h: Buffer, o: number, have: number): number {
+  const nul = h.indexOf(0, o);
+  return nul >= 0 && nul < have ? nul : have;
+}
+
+/** The NUL-terminated string at `o`, or undefined when it runs past the bytes held. */
+function cString(h: Buffer, o: number, have: number): string | undefined {
+  let i = o;
+  while (i < have && h[i] !== 0) i++;
+  return i < have ? h.toString('latin1', o, i) : undefined;
 }
 
 // Client message types that are part of an extended-protocol batch ending at Sync.
@@ -56,6 +85,8 @@ class PostgresParser extends BaseParser {
   private sslPending = false;
   /** An extended batch has begun and not yet been closed by Sync. */
   private inBatch = false;
+  /** Statements parsed on this connection, by name (`''` is the unnamed one): their Parse request. */
+  private readonly statements = new Map<string, RequestInfo>();
   /** First error seen for the response in progress. */
   private error: string | undefined;
   private readonly clientReader = new FrameReader(
@@ -96,14 +127,24 @@ class PostgresParser extends BaseParser {
     }
     const type = h[0];
     if (type === 0x51 /* Q */) {
-      this.reqs = add(this.reqs, request(sqlKeyword(h, 5, have) ?? 'QUERY', false, sqlShape(h, 5, have)));
+      const end = textEnd(h, 5, have);
+      this.reqs = add(this.reqs, request(sqlKeyword(h, 5, end) ?? OTHER, false, sqlShape(h, 5, end)));
     } else if (type === 0x53 /* S Sync */) {
       if (!this.inBatch) this.reqs = add(this.reqs, request('SYNC'));
       this.inBatch = false;
     } else if (EXTENDED.has(type)) {
-      if (!this.inBatch) {
-        this.inBatch = true;
-        this.reqs = add(this.reqs, type === 0x50 ? this.parseRequest(h, have) : request('EXECUTE'));
+      // Every Parse is remembered (a batch can prepare several); the batch is named by its first message.
+      const r =
+        type === 0x50
+          ? this.parseRequest(h, have)
+          : this.inBatch
+            ? undefined
+            : this.executeRequest(type, h, have);
+      if (!this.inBatch && r !== undefined) this.reqs = add(this.reqs, r);
+      this.inBatch = true;
+      if (type === 0x43 /* Close */ && h[5] === 0x53 /* S: a statement */) {
+        const name = cString(h, 6, have);
+        if (name !== undefined) this.statements.delete(name);
       }
     } else if (type === 0x58 /* X Terminate */) {
       this.reqs = add(this.reqs, request('TERMINATE', true));
@@ -114,12 +155,36 @@ class PostgresParser extends BaseParser {
     }
   }
 
-  /** Parse: statement name (C string) then the query text; name the batch by its first keyword. */
+  /**
+   * Parse: statement name (C string) then the query text; named by its first keyword. The request
+   * is remembered under the statement's name, for the batches that execute it later.
+   */
   private parseRequest(h: Buffer, have: number): RequestInfo {
-    let i = 5;
-    while (i < have && h[i] !== 0) i++;
-    if (i >= have) return request('QUERY');
-    return request(sqlKeyword(h, i + 1, have) ?? 'QUERY', false, sqlShape(h, i + 1, have));
+    const name = cString(h, 5, have);
+    if (name === undefined) return request(OTHER);
+    const start = 5 + name.length + 1;
+    const end = textEnd(h, start, have);
+    const r = request(sqlKeyword(h, start, end) ?? OTHER, false, sqlShape(h, start, end));
+    if (this.statements.size >= MAX_STATEMENTS) this.statements.clear();
+    this.statements.set(name, r);
+    return r;
+  }
+
+  /**
+   * A batch that runs a statement parsed earlier: Bind (portal name, then statement name) or
+   * Describe of a statement names it by that statement's request (operation and shape, so every
+   * execution carries the same `sockscope.statement.hash`); otherwise, or when the statement is
+   * not known, `EXECUTE`.
+   */
+  private executeRequest(type: number, h: Buffer, have: number): RequestInfo {
+    let name: string | undefined;
+    if (type === 0x42 /* Bind */) {
+      const portal = cString(h, 5, have);
+      if (portal !== undefined) name = cString(h, 5 + portal.length + 1, have);
+    } else if (type === 0x44 /* Describe */ && h[5] === 0x53 /* S */) {
+      name = cString(h, 6, have);
+    }
+    return (name !== undefined ? this.statements.get(name) : undefined) ?? EXECUTE;
   }
 
   private serverMessage(h: Buffer, have: number): void {

@@ -2,16 +2,21 @@
  * Redis serialization protocol, RESP2 and RESP3.
  *
  * Requests: each command (an array of bulk strings, or an inline command line), named by its
- * command name upper-cased (`GET`, `HSET`, `MULTI`); arguments are skipped by length. Responses: one
+ * command name upper-cased (`GET`, `HSET`, `MULTI`) when Redis's command table has it, else
+ * `_OTHER` (see redis-commands.ts); arguments are skipped by length. Responses: one
  * top-level reply per command. RESP3 push frames (`>`) and attribute frames (`|`) are not replies;
  * nor are pub/sub deliveries (`message`, `pmessage`, `smessage`) once the connection subscribed.
  * (UN)SUBSCRIBE with N arguments gets N confirmations, reported as one response after the last.
  * A top-level error reply (`-ERR ...`, `!...`) → `redis.<ERROR PREFIX>`. MONITOR, CLIENT REPLY,
  * streamed RESP3 aggregates or anything unknown → unframed.
  */
-import type { DetectInput, Recogniser, RequestInfo, ResponseInfo } from './types';
+import type { DetectInput, Phase, Recogniser, RequestInfo, ResponseInfo } from './types';
 import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '../spans/semconv';
-import { BaseParser, CR, LF, add, isAlpha, isDigit, upper } from './util';
+import { add, BaseParser } from './base-parser';
+import { MAX_PENDING } from './limits';
+import { OTHER } from './other';
+import { REDIS_COMMANDS } from './redis-commands';
+import { CR, isAlpha, isDigit, LF, upper } from './bytes';
 
 const MAX_DEPTH = 32;
 const MAX_NAME = 32;
@@ -70,23 +75,48 @@ const PLAIN: Pending = Object.freeze({ sub: Sub.None, left: 1 }) as Pending;
 /** A reply that is not an error carries nothing: one shared object. */
 const OK_REPLY: ResponseInfo = Object.freeze({});
 
-/** Incremental parser of the client's command stream. */
-const UNNAMED: RequestInfo = Object.freeze({ attributes: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: 'redis' }) });
+/** A command whose name could not be read (not a letter first, too long). */
+const UNNAMED: RequestInfo = Object.freeze({
+  phase: 'operation',
+  attributes: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: 'redis' }),
+});
+
+/**
+ * Connection set-up (HELLO, AUTH, SELECT, READONLY, and CLIENT SETNAME/SETINFO below), QUIT, and
+ * PING, which clients send to keep a connection alive or to check it.
+ */
+const PHASES: Record<string, Phase | undefined> = {
+  HELLO: 'setup',
+  AUTH: 'setup',
+  SELECT: 'setup',
+  READONLY: 'setup',
+  QUIT: 'teardown',
+  PING: 'heartbeat',
+};
 /** One shared, frozen RequestInfo per command name: a command loop allocates nothing for it. */
 const requests = new Map<string, RequestInfo>();
 
-function requestInfo(name: string | undefined): RequestInfo {
-  if (name === undefined) return UNNAMED;
+function requestInfo(raw: string | undefined): RequestInfo {
+  if (raw === undefined) return UNNAMED;
+  const name = REDIS_COMMANDS.has(raw) ? raw : OTHER;
   let r = requests.get(name);
   if (r === undefined) {
     r = Object.freeze({
+      phase: PHASES[name] ?? 'operation',
       operation: name,
       attributes: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: 'redis', [ATTR_DB_OPERATION_NAME]: name }),
     });
-    if (requests.size < 1024) requests.set(name, r); // names are bounded in length; bound the set too
+    requests.set(name, r); // bounded by the command table
   }
   return r;
 }
+
+/** `CLIENT SETNAME` / `CLIENT SETINFO`: naming the connection is set-up, other CLIENT commands are not. */
+const CLIENT_SETUP: RequestInfo = Object.freeze({
+  phase: 'setup',
+  operation: 'CLIENT',
+  attributes: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: 'redis', [ATTR_DB_OPERATION_NAME]: 'CLIENT' }),
+});
 
 class CommandReader {
   // 0 start of command; 1 array count; 2 expect '$'; 3 bulk length; 4 bulk data; 5 bulk CRLF;
@@ -421,8 +451,12 @@ class RedisParser extends BaseParser {
       this.lastName = name;
       this.lastInfo = requestInfo(name);
     }
-    this.reqs = add(this.reqs, this.lastInfo);
-    if (this.pending.length >= 4096) return void this.giveUp();
+    const info =
+      name === 'CLIENT' && (this.commands.subIs('SETNAME') || this.commands.subIs('SETINFO'))
+        ? CLIENT_SETUP
+        : this.lastInfo;
+    this.reqs = add(this.reqs, info);
+    if (this.pending.length >= MAX_PENDING) return void this.giveUp();
     const sub = name === undefined ? Sub.None : (SUB_COMMANDS[name] ?? Sub.None);
     if (sub !== Sub.None) {
       this.subscribed = true;

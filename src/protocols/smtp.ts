@@ -2,7 +2,8 @@
  * SMTP / ESMTP.
  *
  * The server speaks first (`220` greeting; it answers no request). Requests: each client command
- * line, named by its verb (`EHLO`, `MAIL`, `RCPT`, `DATA`, `AUTH`, `QUIT`, ...); arguments
+ * line, named by its verb (`EHLO`, `MAIL`, `RCPT`, `DATA`, `AUTH`, `QUIT`, ...; `_OTHER` when not a
+ * known verb); arguments
  * (addresses, credentials) are never read out. Responses: each final reply (the last line of a
  * multi-line reply). `DATA` is one exchange from the command to the reply after the message's
  * closing `.` (the `354` in between is interim); `AUTH` ends at the first reply that is not a `334`
@@ -10,8 +11,31 @@
  * size. A 4xx/5xx final reply → `smtp.<code>`. After a successful `STARTTLS` the bytes are
  * encrypted → unframed.
  */
-import type { DetectInput, Recogniser } from './types';
-import { BaseParser, CR, LF, LineScanner, LineStream, add, isDigit, startsWithAscii } from './util';
+import type { DetectInput, Phase, Recogniser } from './types';
+import { add, BaseParser } from './base-parser';
+import { MAX_PENDING } from './limits';
+import { CR, isDigit, LF, startsWithAscii } from './bytes';
+import { LineScanner } from './line-scanner';
+import { LineStream } from './line-stream';
+import { OTHER } from './other';
+
+/** SMTP and ESMTP command verbs (RFC 5321 and its extensions, LMTP's LHLO, Postfix's XCLIENT). */
+const VERBS = new Set(
+  'HELO EHLO LHLO MAIL RCPT DATA BDAT RSET VRFY EXPN HELP NOOP QUIT AUTH STARTTLS ETRN ATRN TURN SEND SOML SAML XCLIENT XFORWARD'.split(
+    ' ',
+  ),
+);
+
+/** Greeting, authentication and TLS are setup; QUIT ends the session; NOOP keeps it alive. */
+const PHASES: Record<string, Phase | undefined> = {
+  HELO: 'setup',
+  EHLO: 'setup',
+  LHLO: 'setup',
+  AUTH: 'setup',
+  STARTTLS: 'setup',
+  QUIT: 'teardown',
+  NOOP: 'heartbeat',
+};
 
 const SMTP_PORTS = new Set([25, 465, 587, 2525, 1025]);
 
@@ -96,8 +120,8 @@ class SmtpParser extends BaseParser {
   private command(): void {
     const l = this.cline;
     if (l.tokens === 0) return;
-    const verb = l.verb(12);
-    if (verb === undefined) return void this.giveUp();
+    // Each line is one command whatever its verb: an unknown one is named `_OTHER`, framing holds.
+    const verb = l.verb(12) ?? OTHER;
     const kind =
       verb === 'DATA'
         ? Cmd.Data
@@ -111,8 +135,9 @@ class SmtpParser extends BaseParser {
       this.bdatLeft = l.nums[1];
       if (this.bdatLeft > 0) this.cmode = 3;
     }
-    this.reqs = add(this.reqs, { operation: verb });
-    if (this.pending.length >= 256) return void this.giveUp();
+    const operation = VERBS.has(verb) ? verb : OTHER;
+    this.reqs = add(this.reqs, { operation, phase: PHASES[operation] ?? 'operation' });
+    if (this.pending.length >= MAX_PENDING) return void this.giveUp();
     this.pending.push(kind);
   }
 

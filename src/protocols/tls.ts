@@ -6,7 +6,7 @@
  */
 import type { DetectInput, Recogniser, RequestInfo } from './types';
 import { ATTR_TLS_SERVER_NAME } from '../spans/semconv';
-import { BaseParser } from './util';
+import { BaseParser } from './base-parser';
 
 function detect(input: DetectInput): boolean {
   const c = input.client;
@@ -74,7 +74,11 @@ class TlsParser extends BaseParser {
     this.seen = true;
     const sni = readSni(chunk);
     this.reqs = [
-      { operation: 'handshake', attributes: sni === undefined ? {} : { [ATTR_TLS_SERVER_NAME]: sni } },
+      {
+        phase: 'setup',
+        operation: 'handshake',
+        attributes: sni === undefined ? {} : { [ATTR_TLS_SERVER_NAME]: sni },
+      },
     ];
   }
 

@@ -13,7 +13,8 @@ export type ProtocolName =
   | 'nats'
   | 'kafka'
   | 'smtp'
-  | 'tls';
+  | 'tls'
+  | 'websocket';
 
 /** What the connection looks like when a recogniser is asked whether it speaks its protocol. */
 export interface DetectInput {
@@ -27,8 +28,24 @@ export interface DetectInput {
   alpn?: string;
 }
 
+/**
+ * What a request is for, so that operations can be told apart from connection chatter:
+ * - `setup`: handshake, authentication, connection or channel open and configuration;
+ * - `operation`: what the application asked for (also anything a parser cannot class);
+ * - `teardown`: Terminate, QUIT, connection or channel close;
+ * - `heartbeat`: keep-alives (PING, NOOP-style probes), whether or not they get a span.
+ * Recorded as `sockscope.phase` (`ATTR_SOCKSCOPE_PHASE`); an exchange with no recognised request is
+ * an `operation`.
+ */
+export type Phase = 'setup' | 'operation' | 'teardown' | 'heartbeat';
+
 /** One request a parser found in the client's bytes. */
 export interface RequestInfo {
+  /**
+   * What the request is for (see `Phase`). Every parser under src/protocols sets it; optional only
+   * for requests built outside them (the HTTP/2 tap's), where absent means `operation`.
+   */
+  phase?: Phase;
   /** Operation name only (`GET`, `SELECT`, `basic.publish`): never keys, values or literals. */
   operation?: string;
   /** Protocol-specific attributes: `db.system.name`, `db.operation.name`, `messaging.system`,
@@ -68,7 +85,12 @@ export interface ResponseInfo {
  * framing (`framed` becomes false) rather than guess.
  */
 export interface ProtocolParser {
-  readonly protocol: ProtocolName;
+  /**
+   * The protocol spoken now. It can change once: after an HTTP/1.1 upgrade it is the new protocol's
+   * (`websocket`), or undefined when sockscope does not know the new protocol (exchanges are then
+   * named as unrecognised: `tcp exchange`).
+   */
+  readonly protocol: ProtocolName | undefined;
   /** `network.protocol.version` when known (`1.1`, `2`, `3.1.1`, `5`). May be learned later. */
   readonly version: string | undefined;
   /** True while the parser can tell where responses end. When false, sockscope falls back to idle timing. */

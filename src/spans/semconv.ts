@@ -59,3 +59,10 @@ export const KIND_EXCHANGE = 'exchange';
 
 /** The tracer's (instrumentation scope's) name. */
 export const SCOPE_NAME = 'sockscope';
+
+/**
+ * What an exchange is for: `setup` (handshake, auth, connection/channel open), `operation`,
+ * `teardown` (Terminate, QUIT, close) or `heartbeat`; from the parser's `RequestInfo.phase`, and
+ * `operation` for unrecognised bytes.
+ */
+export const ATTR_SOCKSCOPE_PHASE = 'sockscope.phase';

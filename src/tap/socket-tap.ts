@@ -410,7 +410,8 @@ export class SocketTap implements Sweepable {
       s.tracer(),
       ex,
       this.peer,
-      p !== undefined ? { name: p.protocol, version: p.version } : undefined,
+      // After an upgrade to a protocol sockscope does not know, `protocol` is undefined: `tcp exchange`.
+      p?.protocol !== undefined ? { name: p.protocol, version: p.version } : undefined,
       coveredBy,
       linkTarget(this.connSpan),
       // A socket failing mid-exchange fails the exchange; a clean close after a reply does not.

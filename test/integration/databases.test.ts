@@ -53,7 +53,7 @@ test('pg: the startup, simple, parameterised and transaction statements are post
   }
 });
 
-test('pg: a named prepared statement run again is a postgresql EXECUTE exchange', async (t) => {
+test("pg: a named prepared statement run again is a postgresql SELECT exchange with the first run's statement hash", async (t) => {
   if (!(await requireService(t, 'PostgreSQL', PG.host, PG.port))) return;
   const { Client } = await import('pg');
   const c = new Client(PG);
@@ -64,7 +64,11 @@ test('pg: a named prepared statement run again is a postgresql EXECUTE exchange'
   assertExchange(first.exchanges[0], 'postgresql SELECT', pgAttrs('SELECT'));
   const again = await step('again', 1, () => c.query(q(2)));
   assert.equal(again.result.rows[0].y, 2);
-  assertExchange(again.exchanges[0], 'postgresql EXECUTE', pgAttrs('EXECUTE'));
+  // Issue 15 item 5: the statement is remembered per connection (it was `postgresql EXECUTE`).
+  assertExchange(again.exchanges[0], 'postgresql SELECT', pgAttrs('SELECT'));
+  const hash = 'sockscope.statement.hash';
+  assert.equal(again.exchanges[0].attributes[hash], first.exchanges[0].attributes[hash]);
+  assert.equal(typeof first.exchanges[0].attributes[hash], 'string');
 });
 
 test('pg: a query on a missing table is an ERROR exchange carrying the SQLSTATE, and the next query is fine', async (t) => {

@@ -76,7 +76,9 @@ function opMsg(): Buffer {
 }
 
 /** A valid opening per protocol: the detect input and the first few chunks each way. */
-const OPENINGS: Record<ProtocolName, { input: Partial<DetectInput>; chunks: [0 | 1, Buffer][] }> = (() => {
+/** WebSocket is reached only through an HTTP upgrade: fuzzed below through the HTTP recogniser. */
+type Detected = Exclude<ProtocolName, 'websocket'>;
+const OPENINGS: Record<Detected, { input: Partial<DetectInput>; chunks: [0 | 1, Buffer][] }> = (() => {
   const startup = Buffer.concat([Buffer.alloc(4), i32be(0x30000), b('user\0postgres\0\0')]);
   startup.writeInt32BE(startup.length, 0);
   const greeting = mysqlPacket(
@@ -240,7 +242,7 @@ test(`fuzz: detect and parsers survive ${PER_PROTOCOL} random, truncated and mut
     }
   };
   for (const r of RECOGNISERS) {
-    const open = OPENINGS[r.name];
+    const open = OPENINGS[r.name as Detected];
     const seeds = open.chunks.map(([, d]) => d);
     const next = makeInputs(rand, seeds);
     // Sanity: the opening is recognised by this recogniser.
@@ -280,7 +282,7 @@ test(`fuzz: detect and parsers survive ${PER_PROTOCOL} random, truncated and mut
 test('fuzz: a large mutated stream fed in random slices keeps parser state bounded', () => {
   const rand = mulberry32(SEED ^ 0xabcdef);
   for (const r of RECOGNISERS) {
-    const open = OPENINGS[r.name];
+    const open = OPENINGS[r.name as Detected];
     const input: DetectInput = { client: Buffer.alloc(0), server: Buffer.alloc(0), port: 0, ...open.input };
     const p = r.createParser(input);
     const blob = Buffer.concat(
@@ -302,7 +304,7 @@ test('detect() asks only the recognisers a first byte allows, and picks what ask
   const rand = mulberry32(SEED ^ 0x0d15ea5e);
   const everyOne = (inp: DetectInput) => RECOGNISERS.find((r) => r.detect(inp));
   for (const r of RECOGNISERS) {
-    const open = OPENINGS[r.name];
+    const open = OPENINGS[r.name as Detected];
     const input: DetectInput = { client: Buffer.alloc(0), server: Buffer.alloc(0), port: 0, ...open.input };
     assert.equal(detect(input), everyOne(input), `${r.name}: its opening`);
     if (input.client.length > 0 && r.clientStartsWith !== undefined) {
@@ -328,4 +330,34 @@ test('detect() asks only the recognisers a first byte allows, and picks what ask
       );
     }
   }
+});
+
+test('fuzz: after a WebSocket upgrade, random and truncated frames never throw and stay unframed', () => {
+  const rand = mulberry32(SEED ^ 0x5eb50c);
+  const faultsBefore = { ...parserFaults };
+  const upgrade: [0 | 1, Buffer][] = [
+    [0, b('GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')],
+    [1, b('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')],
+  ];
+  const frame = Buffer.from([0x81, 0x83, 1, 2, 3, 4, 0x61, 0x62, 0x63]);
+  const next = makeInputs(rand, [frame, Buffer.from([0x82, 0xfe, 0, 200, 9, 9, 9, 9])]);
+  const input: DetectInput = { client: upgrade[0][1], server: Buffer.alloc(0), port: 0 };
+  const http = RECOGNISERS.find((r) => r.name === 'http')!;
+  let parser = http.createParser(input);
+  for (let n = 0; n < PER_PROTOCOL / 2; n++) {
+    if (n % 40 === 0) {
+      parser = http.createParser(input);
+      for (const [dir, d] of upgrade) {
+        if (dir === 0) parser.onClientBytes(d);
+        else parser.onServerBytes(d);
+      }
+      parser.onClientBytes(frame);
+      assert.equal(parser.protocol, 'websocket');
+    }
+    const x = next();
+    if (rand() < 0.5) parser.onClientBytes(x);
+    else parser.onServerBytes(x);
+    assert.equal(parser.framed, false);
+  }
+  assert.equal(parserFaults.count - faultsBefore.count, 0, 'no parser needed its exception safety net');
 });

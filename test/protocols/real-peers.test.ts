@@ -72,7 +72,8 @@ test('pg simple and extended queries are named by keyword, errors carry the SQLS
     '<',
     '> SELECT',
     '<',
-    '> EXECUTE',
+    // Issue 15: a later execution of the named statement stmt1 is named by its operation, not EXECUTE.
+    '> SELECT',
     '<',
     '> SELECT',
     '< postgresql.42P01',
@@ -91,6 +92,43 @@ test('pg simple and extended queries are named by keyword, errors carry the SQLS
   assert.equal(r.responses.length, answered(r).length);
   assert.equal(r.requests[1].attributes?.['db.system.name'], 'postgresql');
   assert.equal(r.requests[1].attributes?.['db.operation.name'], 'SELECT');
+});
+
+test('pg: eight runs of one named prepared statement all carry its operation and statement shape', async (t) => {
+  if (!(await requireService(t, 'PostgreSQL', HOST, 5432))) return;
+  const { Client } = await import('pg');
+  const conns = await recorded(5432, async (port) => {
+    const c = new Client({ host: HOST, port, user: 'postgres', database: 'test' });
+    await c.connect();
+    for (let i = 0; i < 8; i++)
+      await c.query({ name: 'by_id', text: 'SELECT $1::int AS id, $2::text AS label', values: [i, `v${i}`] });
+    await c.query({ name: 'other', text: 'SELECT $1::int + 1 AS n', values: [1] });
+    await c.end();
+  });
+  const r = check(conns[0], 5432);
+  const runs = r.requests.filter((q) => q.operation === 'SELECT');
+  assert.equal(runs.length, 9, r.events.join(' | '));
+  const shapes = new Set(runs.slice(0, 8).map((q) => q.shape));
+  assert.equal(shapes.size, 1, 'one statement, one shape');
+  assert.equal(runs[0].shape, 'select ?::int as id, ?::text as label', 'the SQL text only, up to its NUL');
+  assert.notEqual(runs[8].shape, runs[0].shape, 'another statement, another shape');
+  assert.ok(!r.events.includes('> EXECUTE'), r.events.join(' | '));
+});
+
+test('mysql2 execute: eight runs of one prepared statement are named SELECT with the same shape', async (t) => {
+  if (!(await requireService(t, 'MariaDB', HOST, 3306))) return;
+  const mysql = await import('mysql2/promise');
+  const conns = await recorded(3306, async (port) => {
+    const c = await mysql.createConnection({ host: HOST, port, user: 'root', database: 'test' });
+    for (let i = 0; i < 8; i++) await c.execute('SELECT ? AS id, ? AS label', [i, `v${i}`]);
+    await c.end();
+  });
+  const r = check(conns[0], 3306, false);
+  assert.equal(r.events.filter((e) => e === '> PREPARE').length, 1, r.events.join(' | '));
+  const runs = r.requests.filter((q) => q.operation === 'SELECT');
+  assert.equal(runs.length, 8, r.events.join(' | '));
+  assert.equal(new Set(runs.map((q) => q.shape)).size, 1);
+  assert.equal(runs[0].shape, 'select ? as id, ? as label');
 });
 
 test('mysql2 against MariaDB: handshake, queries, prepared statements, errors and ping pair up', async (t) => {

@@ -44,6 +44,8 @@ export function replay(chunks: RecordedChunk[], port = 0, alpn?: string): Replay
     }
     if (c.dir === 'client') {
       for (const q of parser.onClientBytes(c.data)) {
+        // Every parser classes every request (setup, operation, teardown, heartbeat).
+        if (q.phase === undefined) throw new Error(`${out.protocol} request ${q.operation} has no phase`);
         out.requests.push(q);
         out.events.push(`> ${q.operation}${q.oneWay ? ' (oneway)' : ''}${q.heartbeat ? ' (heartbeat)' : ''}`);
       }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sqlShape } from '../../src/protocols/util';
+import { sqlShape } from '../../src/protocols/sql';
 
 const shape = (sql: string) => sqlShape(Buffer.from(sql), 0, Buffer.byteLength(sql));
 

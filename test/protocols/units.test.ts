@@ -83,13 +83,15 @@ test('HTTP responses delimited by close, or with Connection: close, end framing'
   assert.equal(b.parser?.framed, false);
 });
 
-test('HTTP 101 upgrade reports the response and stops framing (WebSocket bytes follow)', () => {
+test('HTTP 101 upgrade reports the response, then WebSocket frames follow unframed', () => {
   const r = replay([
     c('GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'),
     s('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n'),
     c(Buffer.from([0x81, 0x85, 1, 2, 3, 4, 5, 6, 7, 8, 9])),
   ]);
-  assert.deepEqual(r.events, ['> GET', '<']);
+  // Issue 15: the frame after the upgrade is WebSocket's (it was unnamed before).
+  assert.deepEqual(r.events, ['> GET', '<', '> TEXT (oneway)']);
+  assert.equal(r.parser?.protocol, 'websocket');
   assert.equal(r.parser?.framed, false);
 });
 
