@@ -9,6 +9,7 @@ import type { ExchangeForCoverage } from '../coverage/rule';
 import { Exchange } from './exchange';
 import * as sc from '../spans/semconv';
 import { emitExchangeSpan, linkTarget, type PeerInfo } from '../spans/build';
+import { STATUS_STREAM_FAILED } from '../spans/errors';
 import type { SocketTap } from './socket-tap';
 import type { TapSettings } from './tap-settings';
 
@@ -97,9 +98,17 @@ function observe(
       if (s.exchanges === 'uncovered' && coveredBy !== undefined) return;
       if (tap !== undefined) tap.exchanges++;
       const rst = (stream as { rstCode?: number }).rstCode;
-      if (failure === undefined && rst !== undefined && rst !== 0)
-        failure = { code: `NGHTTP2_${rst}`, message: `stream reset (${rst})` };
-      emitExchangeSpan(s.tracer(), ex, peer, H2, coveredBy, linkTarget(tap?.connSpan), failure);
+      if (failure === undefined && rst !== undefined && rst !== 0) failure = { code: `NGHTTP2_${rst}` };
+      emitExchangeSpan(
+        s.tracer(),
+        ex,
+        peer,
+        H2,
+        coveredBy,
+        linkTarget(tap?.connSpan),
+        failure,
+        STATUS_STREAM_FAILED,
+      );
     } catch {
       // see above
     }

@@ -18,7 +18,8 @@ import { detect } from '../protocols';
 import type { DetectInput, ProtocolParser, RequestInfo, ResponseInfo } from '../protocols/types';
 import { newHash, newHttpHash, updateHash, updateHttpHash, type HttpHashState } from './request-hash';
 import * as sc from '../spans/semconv';
-import { describeError, emitExchangeSpan, failSpan, linkTarget, type PeerInfo } from '../spans/build';
+import { emitExchangeSpan, linkTarget, type PeerInfo } from '../spans/build';
+import { STATUS_CONNECT_FAILED, STATUS_SOCKET_FAILED, errorType, failSpan } from '../spans/errors';
 import type { Sweepable } from './sweeper';
 import type { TapSettings } from './tap-settings';
 
@@ -479,8 +480,9 @@ export class SocketTap implements Sweepable {
       if (err != null) {
         // A failure while connecting or in the middle of an exchange failed a call; an idle
         // keep-alive socket reset by its peer (undici's UND_ERR_SOCKET) is how it ended, not an error.
-        if (!this.connected || hadOpen) failSpan(span, err);
-        else span.addEvent('close', { [sc.ATTR_ERROR_TYPE]: describeError(err).type });
+        if (!this.connected) failSpan(span, err, STATUS_CONNECT_FAILED);
+        else if (hadOpen) failSpan(span, err, STATUS_SOCKET_FAILED);
+        else span.addEvent('close', { [sc.ATTR_ERROR_TYPE]: errorType(err) });
       }
     }
     span.end();
