@@ -9,19 +9,19 @@ import {
   type SpanContext,
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
-import { nowMs } from './clock';
+import { nowMs } from '../spans/clock';
 import { coveringScope } from '../coverage/upstream';
-import { coverAtEnd, matchSiblingsAtStart } from '../coverage/processor';
 import type { ExchangeForCoverage } from '../coverage/rule';
 import { Exchange } from './exchange';
 import { detect } from '../protocols';
 import type { DetectInput, ProtocolParser, RequestInfo, ResponseInfo } from '../protocols/types';
 import { newHash, newHttpHash, updateHash, updateHttpHash, type HttpHashState } from './request-hash';
 import * as sc from '../spans/semconv';
+import { peerKeys } from '../spans/server-key';
 import { emitExchangeSpan, linkTarget, type PeerInfo } from '../spans/build';
 import { STATUS_CONNECT_FAILED, STATUS_SOCKET_FAILED, errorType, failSpan } from '../spans/errors';
 import type { Sweepable } from './sweeper';
-import type { TapSettings } from './tap-settings';
+import type { TapServices, TapSettings } from './tap-settings';
 
 const EMPTY = Buffer.alloc(0);
 const NO_REQUESTS: RequestInfo[] = [];
@@ -92,6 +92,7 @@ export class SocketTap implements Sweepable {
 
   constructor(
     private readonly settings: TapSettings,
+    private readonly services: TapServices,
     private readonly socket: TappedSocket,
     readonly peer: PeerInfo,
   ) {}
@@ -222,9 +223,9 @@ export class SocketTap implements Sweepable {
       ex === undefined ||
       (ex.bytesReceived > 0 && !(framed && reqs.length === 0)) ||
       // Another caller's request while one awaits its answer: its own exchange, paired in order.
-      (framed && reqs.length > 0 && ex.ctx !== ctx && ex.expected > 0) ||
+      (framed && reqs.length > 0 && ex.ctx !== ctx && ex.responsesExpected > 0) ||
       // A request with no answer (AMQP basic.publish) written while another awaits one: its own.
-      (framed && kind === Requests.OneWayOnly && ex.expected > 0)
+      (framed && kind === Requests.OneWayOnly && ex.responsesExpected > 0)
     ) {
       // Unframed: a write after received data ends the previous exchange at its last byte.
       if (ex !== undefined && !framed) this.finish(ex, undefined);
@@ -240,9 +241,9 @@ export class SocketTap implements Sweepable {
     if (kind !== Requests.None) {
       this.addRequests(ex, reqs);
       // A request the protocol answers with nothing (NATS PUB, MQTT QoS 0) ends when written.
-      if (framed && kind === Requests.OneWayOnly && ex.expected === 0) this.finish(ex, undefined);
+      if (framed && kind === Requests.OneWayOnly && ex.responsesExpected === 0) this.finish(ex, undefined);
     }
-    if (fresh && this.open.length > 0) this.settings.sweeper.add(this);
+    if (fresh && this.open.length > 0) this.services.sweeper.add(this);
   }
 
   /** A chunk the stream machinery hands to push(): processed before the app sees it. */
@@ -264,16 +265,16 @@ export class SocketTap implements Sweepable {
       for (let i = 0; i < resps.length && open.length > 0; i++) {
         let ex = open[0];
         // An exchange framing cannot close (no request recognised) yields to the next.
-        while (ex.expected === 0 && open.length > 1) {
+        while (ex.responsesExpected === 0 && open.length > 1) {
           this.finish(ex, undefined);
           ex = open[0];
         }
         const r = resps[i];
         if (r.error !== undefined && ex.error === undefined) ex.error = r.error;
         if (r.attributes !== undefined) ex.responseAttributes = r.attributes;
-        ex.received++;
+        ex.responsesReceived++;
         ex.lastByteMs = now;
-        if (ex.received >= ex.expected) this.finish(ex, undefined);
+        if (ex.responsesReceived >= ex.responsesExpected) this.finish(ex, undefined);
       }
     } else {
       const ex = open[open.length - 1];
@@ -347,7 +348,7 @@ export class SocketTap implements Sweepable {
       }
       if (ex.request === undefined) ex.request = r;
       ex.commands++;
-      if (r.oneWay !== true) ex.expected++;
+      if (r.oneWay !== true) ex.responsesExpected++;
     }
   }
 
@@ -374,10 +375,10 @@ export class SocketTap implements Sweepable {
       (parent !== undefined || !s.requireParentSpan) &&
       !isTracingSuppressed(ctx);
     const ex = new Exchange(ctx, parent, emit, emit ? coveringScope(parentSpan) : undefined, now);
-    if (emit) matchSiblingsAtStart(ex, this.viewOf);
+    if (emit) this.services.coverage.matchAtStart(ex, this.viewOf);
     // With 'uncovered', an exchange known to be covered is only counted: no hash, no span.
-    if (ex.coveredBy !== undefined && s.exchanges === 'uncovered') ex.emit = false;
-    if (ex.emit && s.hashRequests) ex.hash = this.parser?.protocol === 'http' ? newHttpHash() : newHash();
+    if (ex.coveredBy !== undefined && s.exchanges === 'uncovered') ex.emitSpan = false;
+    if (ex.emitSpan && s.hashRequests) ex.hash = this.parser?.protocol === 'http' ? newHttpHash() : newHash();
     this.open.push(ex);
     return ex;
   }
@@ -402,13 +403,13 @@ export class SocketTap implements Sweepable {
     if (i === 0) open.shift();
     else if (i > 0) open.splice(i, 1);
     this.exchanges++;
-    if (!ex.emit) return;
+    if (!ex.emitSpan) return;
     const s = this.settings;
-    const coveredBy = coverAtEnd(ex, this.viewOf);
+    const coveredBy = this.services.coverage.coverAtEnd(ex, this.viewOf);
     if (s.exchanges === 'uncovered' && coveredBy !== undefined) return;
     const p = this.parser;
     emitExchangeSpan(
-      s.tracer(),
+      this.services.tracer(),
       ex,
       this.peer,
       p !== undefined ? { name: p.protocol, version: p.version } : undefined,
@@ -420,13 +421,7 @@ export class SocketTap implements Sweepable {
   }
 
   private keys(): string[] {
-    if (this.serverKeys !== undefined) return this.serverKeys;
-    const p = this.peer;
-    const out: string[] = [];
-    if (p.host !== undefined) out.push(`${p.host.toLowerCase()}:${p.port ?? ''}`);
-    if (p.peerAddress !== undefined) out.push(`${p.peerAddress.toLowerCase()}:${p.peerPort ?? ''}`);
-    this.serverKeys = out;
-    return out;
+    return (this.serverKeys ??= peerKeys(this.peer));
   }
 
   /** Shared sweeper: ends exchanges of unframed protocols after `exchangeIdleMs` of quiet. */
@@ -437,7 +432,7 @@ export class SocketTap implements Sweepable {
     const open = this.open;
     for (let i = 0; i < open.length;) {
       const ex = open[i];
-      const waitingFirstByte = ex.lastByteMs === 0 || (framed && ex.received < ex.expected);
+      const waitingFirstByte = ex.lastByteMs === 0 || (framed && ex.responsesReceived < ex.responsesExpected);
       const quietSince = Math.max(ex.lastByteMs, ex.lastWriteMs);
       const limit = waitingFirstByte ? idle * FIRST_BYTE_WAIT_FACTOR : idle;
       if (now - quietSince >= limit) this.finish(ex, undefined);
@@ -457,7 +452,7 @@ export class SocketTap implements Sweepable {
     // An exchange still waiting for (part of) its answer fails with the socket.
     const hadOpen = open.some(unanswered);
     while (open.length > 0) this.finish(open[0], err ?? undefined);
-    this.settings.sweeper.delete(this);
+    this.services.sweeper.delete(this);
     const span = this.connSpan;
     this.connSpan = undefined;
     if (span === undefined) return;
@@ -512,7 +507,7 @@ function requestsKind(reqs: RequestInfo[]): Requests {
 
 /** Nothing came back yet, or framing says the answer is incomplete. */
 function unanswered(ex: Exchange): boolean {
-  return ex.bytesReceived === 0 || ex.received < ex.expected;
+  return ex.bytesReceived === 0 || ex.responsesReceived < ex.responsesExpected;
 }
 
 function toBuffer(chunk: Uint8Array | string, encoding: BufferEncoding | undefined): Buffer {
