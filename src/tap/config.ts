@@ -21,6 +21,7 @@ export interface Resolved {
 
 function show(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
   if (typeof v === 'function') return 'a function';
   if (v instanceof RegExp) return String(v);
   try {
