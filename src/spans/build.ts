@@ -23,27 +23,6 @@ export interface PeerInfo {
   callerPackage: string | undefined;
 }
 
-/** Starts a connection span in the connect() caller's context. */
-export function startConnectionSpan(
-  tracer: Tracer,
-  ctx: Parameters<Tracer['startSpan']>[2],
-  peer: PeerInfo,
-  startMs: number,
-): Span {
-  const attributes: Attributes = {
-    [sc.ATTR_SOCKSCOPE_KIND]: sc.KIND_CONNECTION,
-    [sc.ATTR_NETWORK_TRANSPORT]: peer.transport,
-  };
-  if (peer.host !== undefined) attributes[sc.ATTR_SERVER_ADDRESS] = peer.host;
-  if (peer.port !== undefined && peer.transport === 'tcp') attributes[sc.ATTR_SERVER_PORT] = peer.port;
-  if (peer.callerPackage !== undefined) attributes[sc.ATTR_SOCKSCOPE_CALLER_PACKAGE] = peer.callerPackage;
-  return tracer.startSpan(
-    `${peer.transport} connect`,
-    { kind: SpanKind.CLIENT, attributes, startTime: startMs },
-    ctx,
-  );
-}
-
 /**
  * Creates and ends the span of an exchange that has just ended, with its real start time.
  * `link` is the socket's connection span, when it has one; `failure` an error that failed the
