@@ -4,6 +4,10 @@
  *
  *   node --expose-gc --import tsx bench/hot-path.ts [--rounds N] [--iterations N] [--only a,b] [--source]
  *   node --expose-gc --cpu-prof --import tsx bench/hot-path.ts --only all-sdk --rounds 1 --iterations 2000000
+ *   node --expose-gc --import tsx bench/hot-path.ts --digest [--rounds N] [--iterations N]
+ *
+ * `--digest` times the request digest alone (ns per request, typical sizes): the keyed MAC sockscope
+ * uses against the former FNV lanes (reversible; kept here only as the cost reference), in one run.
  *
  * A real TCP socket pair in this process (so that sockscope taps the client as it would any), with
  * the client's `_write` replaced by a no-op on that one instance: `write()` runs the whole patched
@@ -23,7 +27,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import { gc, median } from './lib/harness';
-import { sockscopeModules } from './lib/sockscope';
+import { BUILD_DIR, sockscopeModules } from './lib/sockscope';
 import {
   loadInstrumentedModules,
   makePipeline,
@@ -32,6 +36,7 @@ import {
   withInstrumentations,
   type Pipeline,
 } from './lib/otel';
+import type * as RequestHash from '../src/tap/request-hash';
 import type { SocketInstrumentationConfig } from '../src/types';
 
 /** A Redis exchange (parsed and framed), and bytes no recogniser claims (the generic path). */
@@ -248,13 +253,86 @@ async function block(v: Variant, n: number): Promise<Result> {
   return { ...r, spans: counts?.byKey ?? {}, names: counts?.names ?? [] };
 }
 
+/** The former digest (two FNV-style lanes, reversible): the cost it had, for comparison only. */
+function formerDigest(bytes: Buffer): string {
+  let h1 = 0x1234abcd;
+  let h2 = 0x0badf00d;
+  for (let i = 0; i < bytes.length && i < 4096; i++) {
+    const c = bytes[i];
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 15);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x85ebca6b);
+  h2 = Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35) ^ h1;
+  return (h1 >>> 0).toString(16) + (h2 >>> 0).toString(16);
+}
+
+/** ns per digest of typical requests, the current MAC beside the former lanes, interleaved per round. */
+function digestBench(rounds: number, iterations: number): void {
+  const { newHash, updateHash, digest } = (
+    sockscopeModules().origin.startsWith('build')
+      ? require(join(BUILD_DIR, 'tap', 'request-hash.js'))
+      : require('../src/tap/request-hash')
+  ) as typeof RequestHash;
+  const inputs: Array<[string, Buffer]> = [
+    ['redis PING (14 B)', PAYLOADS.redis.request],
+    ['redis GET key (33 B)', Buffer.from('*2\r\n$3\r\nGET\r\n$12\r\nuser:1234567\r\n')],
+    [
+      'HTTP GET head (~180 B)',
+      Buffer.from(
+        `GET /api/users/42?fields=name,email HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: node\r\nAccept: application/json\r\nConnection: keep-alive\r\n\r\n`,
+      ),
+    ],
+    ['1 KiB', Buffer.alloc(1024, 0x61)],
+    ['8 KiB (4 KiB hashed)', Buffer.alloc(8192, 0x61)],
+  ];
+  const impls: Array<[string, (b: Buffer) => string]> = [
+    ['former FNV lanes', formerDigest],
+    [
+      'HMAC-SHA-256 (now)',
+      (b) => {
+        const h = newHash();
+        updateHash(h, b, b.length);
+        return digest(h);
+      },
+    ],
+  ];
+  const times = new Map<string, number[]>();
+  let sink = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (const [iname, b] of inputs) {
+      for (const [name, f] of impls) {
+        for (let i = 0; i < Math.min(iterations, 20_000); i++) sink += f(b).length;
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < iterations; i++) sink += f(b).length;
+        const ns = Number(process.hrtime.bigint() - t0) / iterations;
+        const k = `${iname}|${name}`;
+        times.set(k, [...(times.get(k) ?? []), ns]);
+      }
+    }
+  }
+  let text = `\nRequest digest, ns per request (median of ${rounds} rounds x ${iterations}; ${sink > 0 ? 'ok' : ''})\n\n`;
+  text += `| request | ${impls.map(([n]) => n).join(' | ')} |\n| --- |${impls.map(() => ' ---: |').join('')}\n`;
+  for (const [iname] of inputs) {
+    text += `| ${iname} | ${impls.map(([n]) => median(times.get(`${iname}|${n}`) ?? []).toFixed(0)).join(' | ')} |\n`;
+  }
+  process.stdout.write(text);
+}
+
 function parse(argv: string[]) {
-  const o = { rounds: 7, iterations: 200_000, only: undefined as Set<string> | undefined, source: false };
+  const o = {
+    rounds: 7,
+    iterations: 200_000,
+    only: undefined as Set<string> | undefined,
+    source: false,
+    digest: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--rounds') o.rounds = Number(argv[++i]);
     else if (a === '--iterations') o.iterations = Number(argv[++i]);
     else if (a === '--source') o.source = true;
+    else if (a === '--digest') o.digest = true;
     else if (a === '--only') o.only = new Set(argv[++i].split(','));
     else throw new Error(`unknown argument ${a}`);
   }
@@ -265,6 +343,7 @@ async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   loadInstrumentedModules(o.source ? 'source' : 'build');
   process.stderr.write(`sockscope under test: ${sockscopeModules().origin}\n`);
+  if (o.digest) return digestBench(o.rounds, o.iterations);
   const variants = VARIANTS.filter((v) => o.only === undefined || o.only.has(v.id));
   const wall = new Map<string, number[]>(variants.map((v) => [v.id, []]));
   const cpu = new Map<string, number[]>(variants.map((v) => [v.id, []]));

@@ -52,8 +52,10 @@ export interface SocketInstrumentationConfig extends InstrumentationConfig {
    */
   captureCallerPackage?: boolean;
   /**
-   * Set `sockscope.request.hash`, a keyed digest of an exchange's request bytes (at most the first
-   * 4 KiB plus the total length), comparable only within one process run.
+   * Set `sockscope.request.hash`, a keyed MAC (HMAC-SHA-256 under a random per-process key,
+   * truncated to 64 bits) of an exchange's request bytes (at most the first 4 KiB plus the total
+   * length), comparable only within one process run. Computed only for exchanges whose span is
+   * emitted; it costs a few microseconds per exchange (`bench/hot-path.ts --digest`).
    * @default true
    */
   hashRequests?: boolean;

@@ -52,7 +52,7 @@ export function loadSockscope(from: 'build' | 'source'): SockscopeModules {
     [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD_DIR, '--declaration', 'false'],
     { cwd: ROOT, encoding: 'utf8' },
   );
-  const entry = join(BUILD_DIR, 'instrumentation.js');
+  const entry = join(BUILD_DIR, 'tap', 'instrumentation.js');
   if (!existsSync(entry)) throw new Error(`compiling src/ failed:\n${r.stdout}${r.stderr}`);
   loaded = {
     SocketInstrumentation: (require(entry) as typeof Instrumentation).SocketInstrumentation,

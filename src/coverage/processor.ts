@@ -1,9 +1,74 @@
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
+import { FailureLog } from '../spans/failure-log';
 import { findCovering, type ExchangeForCoverage, type UpstreamSpan } from './rule';
 import { LiveUpstream } from './upstream';
 
-const active = new Set<SocketCoverageProcessor>();
+/** What the sibling rule records on an exchange (`Exchange` has both fields). */
+export interface SiblingMatch {
+  coveredBy: string | undefined;
+  siblings: readonly UpstreamSpan[] | undefined;
+}
+
+/**
+ * The coverage processors running now, and the sibling rule applied over them. A tap is handed
+ * one of these (the instrumentation passes `liveCoverage`); processors join the one they are given.
+ */
+export class SiblingCoverage {
+  private readonly processors = new Set<SocketCoverageProcessor>();
+
+  add(p: SocketCoverageProcessor): void {
+    this.processors.add(p);
+  }
+
+  delete(p: SocketCoverageProcessor): void {
+    this.processors.delete(p);
+  }
+
+  /**
+   * The sibling rule for an exchange that starts now: the covering span's scope when one covers
+   * it already; else the upstream spans open under its parent, to match again when it ends (an
+   * instrumentation may name its server after the client wrote); undefined when none is open, so
+   * that nothing can cover it.
+   */
+  siblingsAtStart(ex: ExchangeForCoverage): string | UpstreamSpan[] | undefined {
+    let open: Iterable<LiveUpstream> | undefined;
+    for (const p of this.processors) {
+      const set = p.openUnder(ex.parentSpanId);
+      if (set === undefined) continue;
+      open = open === undefined ? set : [...open, ...set];
+    }
+    if (open === undefined) return undefined;
+    // Upstream spans are timed on the exchanges' clock here: no slack needed.
+    const found = findCovering(ex, undefined, open, 0);
+    if (found !== undefined) return found.scope;
+    const kept = [...open];
+    for (const u of kept) u.awaited = true;
+    return kept;
+  }
+
+  /** Applies the sibling rule at an exchange's start, unless the parent rule already covers it. */
+  matchAtStart<M extends SiblingMatch>(m: M, view: (m: M) => ExchangeForCoverage): void {
+    if (m.coveredBy !== undefined || this.processors.size === 0) return;
+    const sib = this.siblingsAtStart(view(m));
+    if (typeof sib === 'string') m.coveredBy = sib;
+    else m.siblings = sib;
+  }
+
+  /** The covering scope when the exchange ends: known from its start, or matched over the spans it kept. */
+  coverAtEnd<M extends SiblingMatch>(m: M, view: (m: M) => ExchangeForCoverage): string | undefined {
+    if (m.coveredBy !== undefined || m.siblings === undefined) return m.coveredBy;
+    return siblingCoverAtEnd(view(m), m.siblings);
+  }
+}
+
+/**
+ * The processors of this process: `SocketCoverageProcessor`s join it unless given another, and
+ * `SocketInstrumentation` hands it to its taps. (A user builds both separately, so they meet here.)
+ */
+export const liveCoverage = new SiblingCoverage();
+
+const failures = new FailureLog('an upstream span left out of run-time coverage');
 
 /**
  * A `SpanProcessor` that lets sockscope apply the sibling coverage rule at run time: it tracks the
@@ -22,8 +87,8 @@ export class SocketCoverageProcessor implements SpanProcessor {
   /** The last set emptied, reused for the next parent: calls made one at a time need no new set each. */
   private spare: Set<LiveUpstream> | undefined = undefined;
 
-  constructor() {
-    active.add(this);
+  constructor(private readonly coverage: SiblingCoverage = liveCoverage) {
+    coverage.add(this);
   }
 
   onStart(span: Span, _parentContext: Context): void {
@@ -39,8 +104,9 @@ export class SocketCoverageProcessor implements SpanProcessor {
       }
       open.add(u);
       this.bySpan.set(span, u);
-    } catch {
+    } catch (e) {
       // Never let coverage bookkeeping disturb the SDK pipeline.
+      failures.report(e);
     }
   }
 
@@ -56,8 +122,8 @@ export class SocketCoverageProcessor implements SpanProcessor {
         this.byParent.delete(key);
         this.spare = open;
       }
-    } catch {
-      // see onStart
+    } catch (e) {
+      failures.report(e); // see onStart
     }
   }
 
@@ -71,33 +137,11 @@ export class SocketCoverageProcessor implements SpanProcessor {
   }
 
   shutdown(): Promise<void> {
-    active.delete(this);
+    this.coverage.delete(this);
     this.byParent.clear();
     this.spare = undefined;
     return Promise.resolve();
   }
-}
-
-/**
- * The sibling rule for an exchange that starts now, against every active processor: the covering
- * span's scope when one covers it already; else the upstream spans open under its parent, to match
- * again when it ends (an instrumentation may name its server after the client wrote); undefined
- * when none is open, so that nothing can cover it.
- */
-export function siblingsAtStart(ex: ExchangeForCoverage): string | UpstreamSpan[] | undefined {
-  let open: Iterable<LiveUpstream> | undefined;
-  for (const p of active) {
-    const set = p.openUnder(ex.parentSpanId);
-    if (set === undefined) continue;
-    open = open === undefined ? set : [...open, ...set];
-  }
-  if (open === undefined) return undefined;
-  // Upstream spans are timed on the exchanges' clock here: no slack needed.
-  const found = findCovering(ex, undefined, open, 0);
-  if (found !== undefined) return found.scope;
-  const kept = [...open];
-  for (const u of kept) u.awaited = true;
-  return kept;
 }
 
 /** The sibling rule when the exchange ends, over the spans `siblingsAtStart` kept. */
@@ -106,30 +150,4 @@ export function siblingCoverAtEnd(
   openAtStart: readonly UpstreamSpan[],
 ): string | undefined {
   return findCovering(ex, undefined, openAtStart, 0)?.scope;
-}
-
-/** What the sibling rule records on an exchange (`Exchange` has both fields). */
-export interface SiblingMatch {
-  coveredBy: string | undefined;
-  siblings: readonly UpstreamSpan[] | undefined;
-}
-
-/** Applies the sibling rule at an exchange's start, unless the parent rule already covers it. */
-export function matchSiblingsAtStart<M extends SiblingMatch>(
-  m: M,
-  view: (m: M) => ExchangeForCoverage,
-): void {
-  if (m.coveredBy !== undefined || active.size === 0) return;
-  const sib = siblingsAtStart(view(m));
-  if (typeof sib === 'string') m.coveredBy = sib;
-  else m.siblings = sib;
-}
-
-/** The covering scope when the exchange ends: known from its start, or matched over the spans it kept. */
-export function coverAtEnd<M extends SiblingMatch>(
-  m: M,
-  view: (m: M) => ExchangeForCoverage,
-): string | undefined {
-  if (m.coveredBy !== undefined || m.siblings === undefined) return m.coveredBy;
-  return siblingCoverAtEnd(view(m), m.siblings);
 }

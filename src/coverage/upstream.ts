@@ -1,5 +1,5 @@
 import { SpanKind, type Span } from '@opentelemetry/api';
-import { nowMs } from '../tap/clock';
+import { nowMs } from '../spans/clock';
 import { SOCKSCOPE_SCOPE, canCover, otlpKind, serverKeys, type UpstreamSpan } from './rule';
 
 /**

@@ -9,6 +9,7 @@ import {
 } from '@opentelemetry/api';
 import type { Exchange } from '../tap/exchange';
 import { digest, digestString } from '../tap/request-hash';
+import { STATUS_SOCKET_FAILED, failSpan, type FailureStatus } from './errors';
 import * as sc from './semconv';
 
 /** What every span about one socket says about its peer; computed once per connection. */
@@ -22,51 +23,10 @@ export interface PeerInfo {
   callerPackage: string | undefined;
 }
 
-/** Starts a connection span in the connect() caller's context. */
-export function startConnectionSpan(
-  tracer: Tracer,
-  ctx: Parameters<Tracer['startSpan']>[2],
-  peer: PeerInfo,
-  startMs: number,
-): Span {
-  const attributes: Attributes = {
-    [sc.ATTR_SOCKSCOPE_KIND]: sc.KIND_CONNECTION,
-    [sc.ATTR_NETWORK_TRANSPORT]: peer.transport,
-  };
-  if (peer.host !== undefined) attributes[sc.ATTR_SERVER_ADDRESS] = peer.host;
-  if (peer.port !== undefined && peer.transport === 'tcp') attributes[sc.ATTR_SERVER_PORT] = peer.port;
-  if (peer.callerPackage !== undefined) attributes[sc.ATTR_SOCKSCOPE_CALLER_PACKAGE] = peer.callerPackage;
-  return tracer.startSpan(
-    `${peer.transport} connect`,
-    { kind: SpanKind.CLIENT, attributes, startTime: startMs },
-    ctx,
-  );
-}
-
-/** A Node error as `error.type` and a status message that is never empty (AggregateError has none). */
-export function describeError(err: unknown): { type: string; message: string } {
-  const e = err as { code?: unknown; name?: unknown; message?: unknown; errors?: unknown };
-  let type = typeof e?.code === 'string' ? e.code : undefined;
-  let message = typeof e?.message === 'string' ? e.message : '';
-  if (Array.isArray(e?.errors)) {
-    // autoSelectFamily: every attempt failed; report the attempts' own codes and messages.
-    const inner = e.errors as Array<{ code?: unknown; message?: unknown }>;
-    type ??= inner.map((x) => x?.code).find((c): c is string => typeof c === 'string');
-    if (message === '') message = inner.map((x) => String(x?.message ?? x)).join('; ');
-  }
-  type ??= typeof e?.name === 'string' ? e.name : 'Error';
-  return { type, message: message === '' ? type : message };
-}
-
-export function failSpan(span: Span, err: unknown): void {
-  const { type, message } = describeError(err);
-  span.setAttribute(sc.ATTR_ERROR_TYPE, type);
-  span.setStatus({ code: SpanStatusCode.ERROR, message });
-}
-
 /**
  * Creates and ends the span of an exchange that has just ended, with its real start time.
- * `link` is the socket's connection span, when it has one.
+ * `link` is the socket's connection span, when it has one; `failure` an error that failed the
+ * exchange (the socket's, or an HTTP/2 stream's), recorded as `error.type` and `failureStatus`.
  */
 export function emitExchangeSpan(
   tracer: Tracer,
@@ -75,7 +35,8 @@ export function emitExchangeSpan(
   protocol: { name: string; version: string | undefined } | undefined,
   coveredBy: string | undefined,
   link: SpanContext | undefined,
-  socketError: unknown,
+  failure: unknown,
+  failureStatus: FailureStatus = STATUS_SOCKET_FAILED,
 ): void {
   // Literal keys (the same names as in semconv.ts, checked by test/tap/spans.test.ts): V8 builds
   // this object from a boilerplate instead of adding computed keys one by one, once per exchange.
@@ -85,6 +46,8 @@ export function emitExchangeSpan(
     'sockscope.bytes_sent': ex.bytesSent,
     'sockscope.bytes_received': ex.bytesReceived,
     'sockscope.covered': coveredBy !== undefined,
+    // The first request names the exchange, so it decides the phase too.
+    'sockscope.phase': ex.request?.phase ?? 'operation',
   };
   if (peer.host !== undefined) attributes[sc.ATTR_SERVER_ADDRESS] = peer.host;
   if (peer.port !== undefined && peer.transport === 'tcp') attributes[sc.ATTR_SERVER_PORT] = peer.port;
@@ -117,8 +80,8 @@ export function emitExchangeSpan(
   if (ex.error !== undefined) {
     span.setAttribute(sc.ATTR_ERROR_TYPE, ex.error);
     span.setStatus({ code: SpanStatusCode.ERROR, message: ex.error });
-  } else if (socketError !== undefined) {
-    failSpan(span, socketError);
+  } else if (failure !== undefined) {
+    failSpan(span, failure, failureStatus);
   }
   span.end(Math.max(ex.startMs, ex.endMs()));
 }

@@ -51,3 +51,16 @@ export function displayServer(host: string, port: string | number | undefined): 
   if (port === undefined || port === '') return host;
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/** The match keys of a socket's peer: the server as asked for, and the address connected to. */
+export function peerKeys(peer: {
+  host: string | undefined;
+  port: number | undefined;
+  peerAddress: string | undefined;
+  peerPort: number | undefined;
+}): string[] {
+  const out: string[] = [];
+  push(out, matchKey(peer.host, peer.port));
+  push(out, matchKey(peer.peerAddress, peer.peerPort));
+  return out;
+}

@@ -19,8 +19,8 @@ export class Exchange {
   /** Protocol commands in the exchange (a Redis pipeline counts each). */
   commands = 0;
   /** Responses expected by framing, and received so far. */
-  expected = 0;
-  received = 0;
+  responsesExpected = 0;
+  responsesReceived = 0;
   /** Protocol error type reported in a response (e.g. `redis.ERR`), if any. */
   error: string | undefined = undefined;
   responseAttributes: Attributes | undefined = undefined;
@@ -41,7 +41,7 @@ export class Exchange {
      * False when suppressed, unsampled, not wanted by config (a covered one with `'uncovered'`):
      * tracked for framing, never emitted.
      */
-    public emit: boolean,
+    public emitSpan: boolean,
     /** Parent rule: scope of the upstream CLIENT/PRODUCER span that is this exchange's parent. */
     coveredByParent: string | undefined,
     readonly startMs: number,

@@ -9,31 +9,29 @@ import {
   type SpanContext,
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
-import { nowMs } from './clock';
+import { nowMs } from '../spans/clock';
 import { coveringScope } from '../coverage/upstream';
-import { coverAtEnd, matchSiblingsAtStart } from '../coverage/processor';
 import type { ExchangeForCoverage } from '../coverage/rule';
 import { Exchange } from './exchange';
-import { detect } from '../protocols';
-import type { DetectInput, ProtocolParser, RequestInfo, ResponseInfo } from '../protocols/types';
+import type { ProtocolParser, RequestInfo, ResponseInfo } from '../protocols/types';
+import { ProtocolDetector, type Detected } from './protocol-detection';
 import { newHash, newHttpHash, updateHash, updateHttpHash, type HttpHashState } from './request-hash';
-import * as sc from '../spans/semconv';
-import { describeError, emitExchangeSpan, failSpan, linkTarget, type PeerInfo } from '../spans/build';
+import { peerKeys } from '../spans/server-key';
+import { emitExchangeSpan, linkTarget, type PeerInfo } from '../spans/build';
+import {
+  endConnectionSpan,
+  recordConnect,
+  recordLookup,
+  recordTlsHandshake,
+  setPeerAttributes,
+  type TlsSession,
+} from '../spans/connection';
 import type { Sweepable } from './sweeper';
-import type { TapSettings } from './tap-settings';
+import type { TapServices, TapSettings } from './tap-settings';
 
-const EMPTY = Buffer.alloc(0);
 const NO_REQUESTS: RequestInfo[] = [];
 const NO_RESPONSES: ResponseInfo[] = [];
 const NO_KEYS: readonly string[] = [];
-/** Bytes of each direction kept for protocol detection (a copy, never the chunk). */
-const DETECT_PREFIX = 256;
-/**
- * Client bytes after which an unrecognised connection stops trying. Some clients write a request
- * a few bytes at a time (mqtt.js writes CONNECT's first byte alone), so detection accumulates
- * small writes up to this many bytes, or until the server answers.
- */
-const DETECT_GIVE_UP = 64;
 /** An exchange still waiting for its first response byte waits this many idle periods. */
 const FIRST_BYTE_WAIT_FACTOR = 30;
 
@@ -50,11 +48,6 @@ export interface TappedSocket {
   encrypted?: boolean;
   on(event: string, fn: (...args: any[]) => void): unknown;
   removeListener(event: string, fn: (...args: any[]) => void): unknown;
-}
-
-const enum Detection {
-  Pending,
-  Done,
 }
 
 /**
@@ -74,10 +67,8 @@ export class SocketTap implements Sweepable {
   connSpan: Span | undefined = undefined;
   private readonly open: Exchange[] = [];
   private parser: ProtocolParser | undefined = undefined;
-  private detection = Detection.Pending;
-  private serverPrefix: Buffer | undefined = undefined;
-  private clientPrefix: Buffer | undefined = undefined;
-  private wrote = false;
+  /** Until the protocol is decided; then undefined. */
+  private detector: ProtocolDetector | undefined;
   private listeners: Array<[string, (...args: any[]) => void]> | undefined = undefined;
   private serverKeys: string[] | undefined = undefined;
   private readonly view: ExchangeForCoverage = {
@@ -91,9 +82,12 @@ export class SocketTap implements Sweepable {
 
   constructor(
     private readonly settings: TapSettings,
+    private readonly services: TapServices,
     private readonly socket: TappedSocket,
     readonly peer: PeerInfo,
-  ) {}
+  ) {
+    this.detector = new ProtocolDetector(peer.port ?? 0, () => alpnOf(socket));
+  }
 
   // ---- connection phase -------------------------------------------------------------------
 
@@ -105,16 +99,15 @@ export class SocketTap implements Sweepable {
       return;
     }
     const onLookup = (err: unknown, address: unknown) => {
-      if (err == null) span.addEvent('dns.lookup', { [sc.ATTR_NETWORK_PEER_ADDRESS]: String(address) });
+      if (err == null) recordLookup(span, address);
     };
     const onConnect = () => {
       this.learnPeer();
-      span.addEvent('connect');
+      recordConnect(span);
       if (!tls) this.established();
     };
     const onSecure = () => {
-      this.learnTls(span);
-      span.addEvent('tls.handshake');
+      recordTlsHandshake(span, this.socket as TlsSession);
       this.established();
     };
     this.listeners = [
@@ -158,36 +151,7 @@ export class SocketTap implements Sweepable {
     p.peerPort = s.remotePort ?? p.peerPort;
     this.serverKeys = undefined;
     const span = this.connSpan;
-    if (span === undefined || !span.isRecording()) return;
-    if (p.peerAddress !== undefined) span.setAttribute(sc.ATTR_NETWORK_PEER_ADDRESS, p.peerAddress);
-    if (p.peerPort !== undefined) span.setAttribute(sc.ATTR_NETWORK_PEER_PORT, p.peerPort);
-    if (s.localAddress !== undefined) span.setAttribute(sc.ATTR_NETWORK_LOCAL_ADDRESS, s.localAddress);
-    if (s.localPort !== undefined) span.setAttribute(sc.ATTR_NETWORK_LOCAL_PORT, s.localPort);
-    const fam = s.remoteFamily;
-    if (fam === 'IPv4' || fam === 'IPv6') span.setAttribute(sc.ATTR_NETWORK_TYPE, fam.toLowerCase());
-  }
-
-  private learnTls(span: Span): void {
-    const s = this.socket as TappedSocket & {
-      getProtocol?: () => string | null;
-      getCipher?: () => { standardName?: string; name?: string } | undefined;
-      servername?: string | false;
-    };
-    span.setAttribute(sc.ATTR_TLS_ESTABLISHED, true);
-    const proto = s.getProtocol?.();
-    if (typeof proto === 'string') {
-      // Node reports `TLSv1.3`; semantic conventions split it into name `tls` and version `1.3`.
-      const m = /^(TLS|SSL)v?([\d.]+)$/i.exec(proto);
-      if (m) {
-        span.setAttribute(sc.ATTR_TLS_PROTOCOL_NAME, m[1].toLowerCase());
-        span.setAttribute(sc.ATTR_TLS_PROTOCOL_VERSION, m[2]);
-      }
-    }
-    const cipher = s.getCipher?.();
-    const cname = cipher?.standardName ?? cipher?.name;
-    if (cname !== undefined) span.setAttribute(sc.ATTR_TLS_CIPHER, cname);
-    if (typeof s.servername === 'string') span.setAttribute(sc.ATTR_TLS_SERVER_NAME, s.servername);
-    if (typeof s.alpnProtocol === 'string') span.setAttribute(sc.ATTR_TLS_NEXT_PROTOCOL, s.alpnProtocol);
+    if (span !== undefined && span.isRecording()) setPeerAttributes(span, p, s);
   }
 
   // ---- bytes ------------------------------------------------------------------------------
@@ -197,11 +161,11 @@ export class SocketTap implements Sweepable {
     if (this.closed || byteLength === 0) return;
     const now = nowMs();
     this.bytesSent += byteLength;
-    this.wrote = true;
     let buf: Buffer | undefined;
-    if (this.detection === Detection.Pending) {
+    if (this.detector !== undefined) {
       buf = toBuffer(chunk, encoding);
-      this.detectOnWrite(buf);
+      const d = this.detector.onClientBytes(buf);
+      if (d !== undefined) this.detected(d);
     }
     const parser = this.parser;
     let reqs = NO_REQUESTS;
@@ -221,9 +185,9 @@ export class SocketTap implements Sweepable {
       ex === undefined ||
       (ex.bytesReceived > 0 && !(framed && reqs.length === 0)) ||
       // Another caller's request while one awaits its answer: its own exchange, paired in order.
-      (framed && reqs.length > 0 && ex.ctx !== ctx && ex.expected > 0) ||
+      (framed && reqs.length > 0 && ex.ctx !== ctx && ex.responsesExpected > 0) ||
       // A request with no answer (AMQP basic.publish) written while another awaits one: its own.
-      (framed && kind === Requests.OneWayOnly && ex.expected > 0)
+      (framed && kind === Requests.OneWayOnly && ex.responsesExpected > 0)
     ) {
       // Unframed: a write after received data ends the previous exchange at its last byte.
       if (ex !== undefined && !framed) this.finish(ex, undefined);
@@ -239,9 +203,9 @@ export class SocketTap implements Sweepable {
     if (kind !== Requests.None) {
       this.addRequests(ex, reqs);
       // A request the protocol answers with nothing (NATS PUB, MQTT QoS 0) ends when written.
-      if (framed && kind === Requests.OneWayOnly && ex.expected === 0) this.finish(ex, undefined);
+      if (framed && kind === Requests.OneWayOnly && ex.responsesExpected === 0) this.finish(ex, undefined);
     }
-    if (fresh && this.open.length > 0) this.settings.sweeper.add(this);
+    if (fresh && this.open.length > 0) this.services.sweeper.add(this);
   }
 
   /** A chunk the stream machinery hands to push(): processed before the app sees it. */
@@ -250,7 +214,10 @@ export class SocketTap implements Sweepable {
     const len = chunk.length;
     if (len === 0) return;
     this.bytesReceived += len;
-    if (this.detection === Detection.Pending) this.detectOnRead(chunk);
+    if (this.detector !== undefined) {
+      const d = this.detector.onServerBytes(chunk);
+      if (d !== undefined) this.detected(d);
+    }
     const parser = this.parser;
     const resps = parser !== undefined ? parser.onServerBytes(chunk) : NO_RESPONSES;
     const open = this.open;
@@ -263,16 +230,16 @@ export class SocketTap implements Sweepable {
       for (let i = 0; i < resps.length && open.length > 0; i++) {
         let ex = open[0];
         // An exchange framing cannot close (no request recognised) yields to the next.
-        while (ex.expected === 0 && open.length > 1) {
+        while (ex.responsesExpected === 0 && open.length > 1) {
           this.finish(ex, undefined);
           ex = open[0];
         }
         const r = resps[i];
         if (r.error !== undefined && ex.error === undefined) ex.error = r.error;
         if (r.attributes !== undefined) ex.responseAttributes = r.attributes;
-        ex.received++;
+        ex.responsesReceived++;
         ex.lastByteMs = now;
-        if (ex.received >= ex.expected) this.finish(ex, undefined);
+        if (ex.responsesReceived >= ex.responsesExpected) this.finish(ex, undefined);
       }
     } else {
       const ex = open[open.length - 1];
@@ -281,53 +248,11 @@ export class SocketTap implements Sweepable {
     }
   }
 
-  private input(client: Buffer, server: Buffer): DetectInput {
-    return { client, server, port: this.peer.port ?? 0, alpn: alpnOf(this.socket) };
-  }
-
-  /** Tries to recognise the protocol from the client's bytes so far (all of them: fewer than 64). */
-  private detectOnWrite(buf: Buffer): void {
-    const prev = this.clientPrefix;
-    const had = prev === undefined ? 0 : prev.length;
-    const head = buf.subarray(0, DETECT_PREFIX - had);
-    const client = prev === undefined ? Buffer.from(head) : Buffer.concat([prev, head]);
-    const input = this.input(client, this.serverPrefix ?? EMPTY);
-    const rec = detect(input);
-    if (rec !== undefined) {
-      this.detected(rec.createParser(input));
-      // Earlier small writes belong to the exchange already open; this chunk is fed by onWrite.
-      if (prev !== undefined) this.applyLate(this.parser!.onClientBytes(prev));
-    } else if (client.length >= DETECT_GIVE_UP) {
-      this.detected(undefined);
-    } else {
-      this.clientPrefix = client;
-    }
-  }
-
-  private detectOnRead(chunk: Buffer): void {
-    const server = chunk.subarray(0, DETECT_PREFIX);
-    if (!this.wrote) {
-      // The server spoke first (MySQL greeting, NATS INFO, SMTP 220): try to recognise it now.
-      if (this.serverPrefix !== undefined) return;
-      const input = this.input(EMPTY, server);
-      const rec = detect(input);
-      if (rec !== undefined) this.detected(rec.createParser(input));
-      else this.serverPrefix = Buffer.from(server);
-      return;
-    }
-    // The server answers a short request: last try, with both sides.
-    const client = this.clientPrefix ?? EMPTY;
-    const input = this.input(client, server);
-    const rec = detect(input);
-    this.detected(rec?.createParser(input));
-    if (this.parser !== undefined && client.length > 0) this.applyLate(this.parser.onClientBytes(client));
-  }
-
-  private detected(parser: ProtocolParser | undefined): void {
-    this.detection = Detection.Done;
-    this.parser = parser;
-    this.clientPrefix = undefined;
-    this.serverPrefix = undefined;
+  /** The protocol is decided: client bytes written before this chunk count on the open exchange. */
+  private detected(d: Detected): void {
+    this.detector = undefined;
+    this.parser = d.parser;
+    if (d.parser !== undefined && d.earlier !== undefined) this.applyLate(d.parser.onClientBytes(d.earlier));
   }
 
   /** Requests recognised after their bytes were written count on the newest open exchange. */
@@ -346,7 +271,7 @@ export class SocketTap implements Sweepable {
       }
       if (ex.request === undefined) ex.request = r;
       ex.commands++;
-      if (r.oneWay !== true) ex.expected++;
+      if (r.oneWay !== true) ex.responsesExpected++;
     }
   }
 
@@ -373,10 +298,10 @@ export class SocketTap implements Sweepable {
       (parent !== undefined || !s.requireParentSpan) &&
       !isTracingSuppressed(ctx);
     const ex = new Exchange(ctx, parent, emit, emit ? coveringScope(parentSpan) : undefined, now);
-    if (emit) matchSiblingsAtStart(ex, this.viewOf);
+    if (emit) this.services.coverage.matchAtStart(ex, this.viewOf);
     // With 'uncovered', an exchange known to be covered is only counted: no hash, no span.
-    if (ex.coveredBy !== undefined && s.exchanges === 'uncovered') ex.emit = false;
-    if (ex.emit && s.hashRequests) ex.hash = this.parser?.protocol === 'http' ? newHttpHash() : newHash();
+    if (ex.coveredBy !== undefined && s.exchanges === 'uncovered') ex.emitSpan = false;
+    if (ex.emitSpan && s.hashRequests) ex.hash = this.parser?.protocol === 'http' ? newHttpHash() : newHash();
     this.open.push(ex);
     return ex;
   }
@@ -401,13 +326,13 @@ export class SocketTap implements Sweepable {
     if (i === 0) open.shift();
     else if (i > 0) open.splice(i, 1);
     this.exchanges++;
-    if (!ex.emit) return;
+    if (!ex.emitSpan) return;
     const s = this.settings;
-    const coveredBy = coverAtEnd(ex, this.viewOf);
+    const coveredBy = this.services.coverage.coverAtEnd(ex, this.viewOf);
     if (s.exchanges === 'uncovered' && coveredBy !== undefined) return;
     const p = this.parser;
     emitExchangeSpan(
-      s.tracer(),
+      this.services.tracer(),
       ex,
       this.peer,
       // After an upgrade to a protocol sockscope does not know, `protocol` is undefined: `tcp exchange`.
@@ -420,13 +345,7 @@ export class SocketTap implements Sweepable {
   }
 
   private keys(): string[] {
-    if (this.serverKeys !== undefined) return this.serverKeys;
-    const p = this.peer;
-    const out: string[] = [];
-    if (p.host !== undefined) out.push(`${p.host.toLowerCase()}:${p.port ?? ''}`);
-    if (p.peerAddress !== undefined) out.push(`${p.peerAddress.toLowerCase()}:${p.peerPort ?? ''}`);
-    this.serverKeys = out;
-    return out;
+    return (this.serverKeys ??= peerKeys(this.peer));
   }
 
   /** Shared sweeper: ends exchanges of unframed protocols after `exchangeIdleMs` of quiet. */
@@ -437,7 +356,7 @@ export class SocketTap implements Sweepable {
     const open = this.open;
     for (let i = 0; i < open.length;) {
       const ex = open[i];
-      const waitingFirstByte = ex.lastByteMs === 0 || (framed && ex.received < ex.expected);
+      const waitingFirstByte = ex.lastByteMs === 0 || (framed && ex.responsesReceived < ex.responsesExpected);
       const quietSince = Math.max(ex.lastByteMs, ex.lastWriteMs);
       const limit = waitingFirstByte ? idle * FIRST_BYTE_WAIT_FACTOR : idle;
       if (now - quietSince >= limit) this.finish(ex, undefined);
@@ -457,34 +376,23 @@ export class SocketTap implements Sweepable {
     // An exchange still waiting for (part of) its answer fails with the socket.
     const hadOpen = open.some(unanswered);
     while (open.length > 0) this.finish(open[0], err ?? undefined);
-    this.settings.sweeper.delete(this);
+    this.services.sweeper.delete(this);
     const span = this.connSpan;
     this.connSpan = undefined;
     if (span === undefined) return;
-    if (span.isRecording()) {
-      let sent = this.bytesSent;
-      let received = this.bytesReceived;
-      const s = this.socket;
-      const written = typeof s.bytesWritten === 'number' ? s.bytesWritten : 0;
-      const read = typeof s.bytesRead === 'number' ? s.bytesRead : 0;
-      if (sent === 0 && received === 0 && (written > 0 || read > 0)) {
-        // Node's native code consumed this socket (HTTP/2 session): no exchange was visible here.
-        span.setAttribute(sc.ATTR_SOCKSCOPE_OPAQUE, true);
-        sent = written;
-        received = read;
-      }
-      span.setAttribute(sc.ATTR_SOCKSCOPE_BYTES_SENT, sent);
-      span.setAttribute(sc.ATTR_SOCKSCOPE_BYTES_RECEIVED, received);
-      span.setAttribute(sc.ATTR_SOCKSCOPE_EXCHANGES, this.exchanges);
-      if (this.heartbeats > 0) span.setAttribute(sc.ATTR_SOCKSCOPE_HEARTBEATS, this.heartbeats);
-      if (err != null) {
-        // A failure while connecting or in the middle of an exchange failed a call; an idle
-        // keep-alive socket reset by its peer (undici's UND_ERR_SOCKET) is how it ended, not an error.
-        if (!this.connected || hadOpen) failSpan(span, err);
-        else span.addEvent('close', { [sc.ATTR_ERROR_TYPE]: describeError(err).type });
-      }
-    }
-    span.end();
+    const sock = this.socket;
+    endConnectionSpan(
+      span,
+      {
+        bytesSent: this.bytesSent,
+        bytesReceived: this.bytesReceived,
+        exchanges: this.exchanges,
+        heartbeats: this.heartbeats,
+        socketWritten: typeof sock.bytesWritten === 'number' ? sock.bytesWritten : 0,
+        socketRead: typeof sock.bytesRead === 'number' ? sock.bytesRead : 0,
+      },
+      { error: err, connected: this.connected, midExchange: hadOpen },
+    );
   }
 }
 
@@ -511,7 +419,7 @@ function requestsKind(reqs: RequestInfo[]): Requests {
 
 /** Nothing came back yet, or framing says the answer is incomplete. */
 function unanswered(ex: Exchange): boolean {
-  return ex.bytesReceived === 0 || ex.received < ex.expected;
+  return ex.bytesReceived === 0 || ex.responsesReceived < ex.responsesExpected;
 }
 
 function toBuffer(chunk: Uint8Array | string, encoding: BufferEncoding | undefined): Buffer {

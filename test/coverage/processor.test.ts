@@ -2,12 +2,15 @@ import assert from 'node:assert/strict';
 import { SpanKind, context, trace } from '@opentelemetry/api';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { test } from 'node:test';
-import { SocketCoverageProcessor, siblingCoverAtEnd, siblingsAtStart } from '../../src/coverage/processor';
+import { SiblingCoverage, SocketCoverageProcessor, siblingCoverAtEnd } from '../../src/coverage/processor';
 
 const IOREDIS = '@opentelemetry/instrumentation-ioredis';
 
 function setup() {
-  const processor = new SocketCoverageProcessor();
+  // Its own set of processors, handed in: the sibling rule sees this one only.
+  const coverage = new SiblingCoverage();
+  const processor = new SocketCoverageProcessor(coverage);
+  const siblingsAtStart = coverage.siblingsAtStart.bind(coverage);
   const provider = new TracerProvider({ spanProcessors: [processor] });
   const tracer = provider.getTracer(IOREDIS);
   const parent = provider.getTracer('app').startSpan('request');
@@ -19,7 +22,7 @@ function setup() {
     endMs: now(),
     servers,
   });
-  return { processor, tracer, parent, ctx, exchange };
+  return { processor, tracer, parent, ctx, exchange, siblingsAtStart };
 }
 
 test('the coverage processor keeps only the upstream client spans open now, and forgets each as it ends', async () => {
@@ -51,7 +54,7 @@ test('the coverage processor keeps only the upstream client spans open now, and 
 });
 
 test('an exchange written while a named sibling is open is covered at its start', async () => {
-  const { processor, tracer, ctx, exchange } = setup();
+  const { processor, tracer, ctx, exchange, siblingsAtStart } = setup();
   const span = tracer.startSpan(
     'get',
     { kind: SpanKind.CLIENT, attributes: { 'server.address': '127.0.0.1', 'server.port': 6379 } },
@@ -65,7 +68,7 @@ test('an exchange written while a named sibling is open is covered at its start'
 });
 
 test('a sibling that names its server only after the write is matched when the exchange ends', async () => {
-  const { processor, tracer, ctx, exchange } = setup();
+  const { processor, tracer, ctx, exchange, siblingsAtStart } = setup();
   const span = tracer.startSpan('query', { kind: SpanKind.CLIENT }, ctx);
   const other = tracer.startSpan('query', { kind: SpanKind.CLIENT }, ctx);
   const ex = exchange(['db:5432']);
@@ -80,7 +83,7 @@ test('a sibling that names its server only after the write is matched when the e
 });
 
 test('a sibling naming the server by another name at the start, and its address later, is matched at the end', async () => {
-  const { processor, tracer, ctx, exchange } = setup();
+  const { processor, tracer, ctx, exchange, siblingsAtStart } = setup();
   const span = tracer.startSpan(
     'get',
     { kind: SpanKind.CLIENT, attributes: { 'server.address': 'cache.internal', 'server.port': 6379 } },

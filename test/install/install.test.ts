@@ -245,14 +245,15 @@ test(
         path.join(app, 'sdk-app.mjs'),
         `${readmeSetup()}\n${fs.readFileSync(path.join(__dirname, 'app-driver.mjs'), 'utf8')}`,
       );
-      const run = spawnSync(process.execPath, ['sdk-app.mjs'], {
-        cwd: app,
-        encoding: 'utf8',
-        env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'install-sdk' },
-        timeout: 120_000,
+      const run = await runNode(app, ['sdk-app.mjs'], {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_SERVICE_NAME: 'install-sdk',
       });
       assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
-      const spans = receiver.requests.flatMap((r) => decodeProtobufRequest(r.body));
+      // NodeSDK also sends metrics (and logs) to the same endpoint: only the traces are spans.
+      const spans = receiver.requests
+        .filter((r) => r.path === '/v1/traces')
+        .flatMap((r) => decodeProtobufRequest(r.body));
       assertTraced(spans, 'README setup');
       const file = path.join(work, 'sdk-traces.jsonl');
       fs.writeFileSync(file, `${toOtlpJsonLine(spans)}\n`);
@@ -264,16 +265,10 @@ test(
     // 2. Zero code: node --import sockscope/register, spans to a JSONL file.
     fs.copyFileSync(path.join(__dirname, 'register-app.mjs'), path.join(app, 'register-app.mjs'));
     const file = path.join(work, 'register-traces.jsonl');
-    const run = spawnSync(process.execPath, ['--import', 'sockscope/register', 'register-app.mjs'], {
-      cwd: app,
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        SOCKSCOPE_FILE: file,
-        OTEL_TRACES_EXPORTER: 'none',
-        OTEL_SERVICE_NAME: 'install-register',
-      },
-      timeout: 120_000,
+    const run = await runNode(app, ['--import', 'sockscope/register', 'register-app.mjs'], {
+      SOCKSCOPE_FILE: file,
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_SERVICE_NAME: 'install-register',
     });
     assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
     assert.doesNotMatch(run.stderr, /sockscope/, `register printed nothing: ${run.stderr}`);

@@ -11,7 +11,10 @@ await trace.getTracer('install-test').startActiveSpan('checkout', async (span) =
   const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
   await redis.connect();
   await redis.get('sockscope-install-test');
+  // Wait for the socket to close, so its connection span has ended before the flush.
+  const closed = new Promise((resolve) => redis.once('end', resolve));
   redis.disconnect();
+  await closed;
   span.end();
 });
 console.log('ok');

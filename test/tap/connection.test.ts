@@ -108,7 +108,7 @@ test('a refused connection ends its span with error.type ECONNREFUSED and ERROR 
   const [c] = sockscopeSpans('connection');
   assert.equal(c.attributes['error.type'], 'ECONNREFUSED');
   assert.equal(c.status.code, SpanStatusCode.ERROR);
-  assert.match(c.status.message ?? '', /ECONNREFUSED/);
+  assert.equal(c.status.message, 'connect failed');
 });
 
 test('a failed DNS lookup ends the span with the lookup error code', async () => {
@@ -124,7 +124,7 @@ test('a failed DNS lookup ends the span with the lookup error code', async () =>
   assert.equal(sockscopeSpans('connection')[0].attributes['error.type'], 'ENOTFOUND');
 });
 
-test('with autoSelectFamily, an AggregateError of failed attempts still gives a code and a message', async () => {
+test('with autoSelectFamily, an AggregateError of failed attempts still gives a code and a status message', async () => {
   const port = await closedPort();
   const lookup = ((
     _h: string,
@@ -141,7 +141,7 @@ test('with autoSelectFamily, an AggregateError of failed attempts still gives a 
   await waitFor(() => sockscopeSpans('connection').length === 1);
   const [c] = sockscopeSpans('connection');
   assert.equal(c.attributes['error.type'], 'ECONNREFUSED');
-  assert.match(c.status.message ?? '', /ECONNREFUSED/);
+  assert.equal(c.status.message, 'connect failed');
 });
 
 test('destroy() while connecting or during the TLS handshake ends the connection span', async () => {

@@ -58,18 +58,31 @@ test('bytes received with no preceding write open no exchange and count on the c
 });
 
 test('an idle-ended exchange is stamped with its last received byte, not with the idle timeout', async () => {
-  // Answers in two chunks 40 ms apart; the idle timeout is 100 ms.
+  // The answer comes in two chunks, the second only once the client has the first. The idle
+  // timeout is long while they arrive (the exchange cannot end between them, however slow the
+  // machine), then short, so that the sweeper ends it after the fact.
+  configure({ exchangeIdleMs: 60_000 });
+  let sendPart2: (() => void) | undefined;
   const peer = await startServer((s) =>
     s.on('data', () => {
+      sendPart2 = () => s.write('part2');
       s.write('part1');
-      setTimeout(() => s.write('part2'), 40);
     }),
   );
   after(() => peer.close());
   const s = await connect(peer.port);
   const seen: number[] = [];
-  s.on('data', () => seen.push(performance.timeOrigin + performance.now()));
+  const both = new Promise<void>((resolve) =>
+    s.on('data', () => {
+      seen.push(performance.timeOrigin + performance.now());
+      if (seen.length === 1) sendPart2?.();
+      else resolve();
+    }),
+  );
   s.write('go');
+  await both;
+  assert.equal(sockscopeSpans('exchange').length, 0, 'not ended between the chunks');
+  configure({ exchangeIdleMs: 1 });
   await waitFor(() => sockscopeSpans('exchange').length === 1, 2000, 'idle end');
   const [e] = sockscopeSpans('exchange');
   assert.equal(seen.length, 2);

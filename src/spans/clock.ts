@@ -1,3 +1,4 @@
+/** The one clock exchange spans and the upstream spans they are matched against are timed on. */
 import { performance } from 'node:perf_hooks';
 
 const origin = performance.timeOrigin;
