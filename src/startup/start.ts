@@ -53,8 +53,14 @@ function loadAutoInstrumentations(): Instrumentation[] {
     const { getNodeAutoInstrumentations } = require(resolved) as {
       getNodeAutoInstrumentations(config: Record<string, { enabled?: boolean }>): Instrumentation[];
     };
-    // sockscope's connection spans replace the official instrumentation-net.
-    return getNodeAutoInstrumentations({ '@opentelemetry/instrumentation-net': { enabled: false } });
+    // sockscope's connection spans replace the official instrumentation-net. instrumentation-
+    // runtime-node records only metrics, and its event-loop sampling keeps a process alive past its
+    // natural exit: load it only when metrics are exported.
+    const metrics = (process.env.OTEL_METRICS_EXPORTER ?? 'none').trim().toLowerCase();
+    return getNodeAutoInstrumentations({
+      '@opentelemetry/instrumentation-net': { enabled: false },
+      '@opentelemetry/instrumentation-runtime-node': { enabled: metrics !== '' && metrics !== 'none' },
+    });
   } catch (err) {
     diag.warn(`sockscope: could not load ${AUTO_INSTRUMENTATIONS} (${(err as Error)?.name})`);
     return [];

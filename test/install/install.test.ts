@@ -27,9 +27,11 @@ const APP_DEPENDENCIES: Record<string, Record<string, string>> = {
     '@opentelemetry/sdk-node': '^0.223.0',
     '@opentelemetry/auto-instrumentations-node': '^0.81.0',
   },
+  // auto-instrumentations-node 0.82 depends on sdk-node ^0.300.0: an app that also asks for
+  // sdk-node 0.301 gets two copies of sdk-node and of instrumentation, with or without sockscope.
   '3.x': {
     '@opentelemetry/api': '^1.10.0',
-    '@opentelemetry/sdk-node': '^0.301.0',
+    '@opentelemetry/sdk-node': '~0.300.0',
     '@opentelemetry/auto-instrumentations-node': '^0.82.0',
   },
 };
