@@ -1,6 +1,23 @@
 /**
  * Helpers shared by the trace-format readers: id normalisation and attribute value conversion.
  */
+import {
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_STATUS_CODE,
+  ATTR_NET_HOST_PORT,
+  ATTR_NET_PEER_PORT,
+  ATTR_NETWORK_LOCAL_PORT,
+  ATTR_NETWORK_PEER_PORT,
+  ATTR_SERVER_PORT,
+  ATTR_SOCKSCOPE_BYTES_RECEIVED,
+  ATTR_SOCKSCOPE_BYTES_SENT,
+  ATTR_SOCKSCOPE_COMMAND_COUNT,
+  ATTR_SOCKSCOPE_COVERED,
+  ATTR_SOCKSCOPE_EXCHANGES,
+  ATTR_SOCKSCOPE_HEARTBEATS,
+  ATTR_SOCKSCOPE_OPAQUE,
+  ATTR_TLS_ESTABLISHED,
+} from '../spans/semconv';
 import type { AttributeValue, SpanKindName } from './model';
 
 /** A reader's complaint about its input, turned by the CLI into one stderr line and exit 2. */
@@ -62,20 +79,20 @@ export function kindFromName(raw: unknown): SpanKindName {
 // Formats that carry every tag as a string (Zipkin) lose the types sockscope and the coverage rule
 // rely on: these keys are turned back into numbers / booleans when the string clearly is one.
 const NUMERIC_KEYS = new Set([
-  'server.port',
-  'network.peer.port',
-  'network.local.port',
-  'net.peer.port',
-  'net.host.port',
-  'http.response.status_code',
-  'http.status_code',
-  'sockscope.bytes_sent',
-  'sockscope.bytes_received',
-  'sockscope.exchanges',
-  'sockscope.command_count',
-  'sockscope.heartbeats',
+  ATTR_SERVER_PORT,
+  ATTR_NETWORK_PEER_PORT,
+  ATTR_NETWORK_LOCAL_PORT,
+  ATTR_NET_PEER_PORT,
+  ATTR_NET_HOST_PORT,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_STATUS_CODE,
+  ATTR_SOCKSCOPE_BYTES_SENT,
+  ATTR_SOCKSCOPE_BYTES_RECEIVED,
+  ATTR_SOCKSCOPE_EXCHANGES,
+  ATTR_SOCKSCOPE_COMMAND_COUNT,
+  ATTR_SOCKSCOPE_HEARTBEATS,
 ]);
-const BOOLEAN_KEYS = new Set(['sockscope.covered', 'sockscope.opaque', 'tls.established']);
+const BOOLEAN_KEYS = new Set([ATTR_SOCKSCOPE_COVERED, ATTR_SOCKSCOPE_OPAQUE, ATTR_TLS_ESTABLISHED]);
 const NUMBER = /^-?\d+(\.\d+)?$/;
 
 /** Restore the type of a tag that arrived as a string. */

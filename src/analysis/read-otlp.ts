@@ -5,6 +5,7 @@
  */
 import type { AttributeValue, SpanKindName, TraceSpan } from './model';
 import { isObject, normaliseId, toNumber } from './read-common';
+import { ATTR_SERVICE_NAME } from '../spans/semconv';
 
 const KINDS: SpanKindName[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 
@@ -78,7 +79,7 @@ export function otlpToSpans(doc: unknown): TraceSpan[] {
   for (const rs of doc.resourceSpans) {
     if (!isObject(rs)) continue;
     const resource = isObject(rs.resource) ? attributes(rs.resource.attributes) : {};
-    const service = typeof resource['service.name'] === 'string' ? resource['service.name'] : undefined;
+    const service = typeof resource[ATTR_SERVICE_NAME] === 'string' ? resource[ATTR_SERVICE_NAME] : undefined;
     const scopeLists = Array.isArray(rs.scopeSpans)
       ? rs.scopeSpans
       : Array.isArray(rs.instrumentationLibrarySpans)

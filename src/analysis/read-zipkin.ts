@@ -5,6 +5,7 @@
  */
 import type { AttributeValue, TraceSpan } from './model';
 import { META_TAGS, isObject, kindFromName, normaliseId, toNumber, typedTag } from './read-common';
+import { ATTR_NETWORK_PEER_ADDRESS, ATTR_NETWORK_PEER_PORT } from '../spans/semconv';
 
 function isZipkinSpan(v: unknown): v is Record<string, unknown> {
   return isObject(v) && typeof v.traceId === 'string' && typeof v.id === 'string';
@@ -30,11 +31,11 @@ function zipkinSpan(s: Record<string, unknown>): TraceSpan | undefined {
   }
   // Zipkin puts the peer in remoteEndpoint; keep it when the tags do not already say it.
   const remote = isObject(s.remoteEndpoint) ? s.remoteEndpoint : undefined;
-  if (remote !== undefined && attributes['network.peer.address'] === undefined) {
+  if (remote !== undefined && attributes[ATTR_NETWORK_PEER_ADDRESS] === undefined) {
     const addr = remote.ipv4 ?? remote.ipv6;
-    if (typeof addr === 'string') attributes['network.peer.address'] = addr;
+    if (typeof addr === 'string') attributes[ATTR_NETWORK_PEER_ADDRESS] = addr;
     const port = toNumber(remote.port);
-    if (typeof addr === 'string' && port !== undefined) attributes['network.peer.port'] = port;
+    if (typeof addr === 'string' && port !== undefined) attributes[ATTR_NETWORK_PEER_PORT] = port;
   }
   const scopeTag = tags['otel.scope.name'] ?? tags['otel.library.name'];
   // The OpenTelemetry Zipkin exporter writes the status message into `error`, so any value is an error.

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { isExchangeSpan } from '../analysis/exchanges';
 import type { TraceSpan } from '../analysis/model';
 import {
-  summariseFindings,
+  summarizeFindings,
   type Finding,
   type FindingSummary,
   type FunctionReport,
@@ -363,7 +363,7 @@ function pickTraces(analysis: TraceAnalysis, max: number): string[] {
   const add = (id: string): void => {
     if (picked.length < max && !picked.includes(id) && analysis.traces.has(id)) picked.push(id);
   };
-  const summaries = summariseFindings(analysis.findings);
+  const summaries = summarizeFindings(analysis.findings);
   for (const s of summaries) add(s.example.traceId);
   const durations = [...analysis.traces].map(([id, spans]) => {
     const [t0, t1] = bounds(spans);
@@ -400,7 +400,7 @@ export function renderHtml(report: Report, analysis: TraceAnalysis, options: Htm
   const maxTraces = options.maxTraces ?? 20;
   const maxRows = options.maxSpansPerTrace ?? 250;
   const maxTableRows = options.maxTableRows ?? 200;
-  const summaries = summariseFindings(analysis.findings);
+  const summaries = summarizeFindings(analysis.findings);
   const drawn = pickTraces(analysis, maxTraces);
   const drawnSet = new Set(drawn);
   const findingsByTrace = new Map<string, Finding[]>();

@@ -3,7 +3,7 @@
  * by server and protocol and the share of wall time on the network, then its findings, largest
  * savings first (grouped over traces: one line per kind of finding).
  */
-import { summariseFindings, type FunctionReport, type Report, type TraceAnalysis } from '../analysis/report';
+import { summarizeFindings, type FunctionReport, type Report, type TraceAnalysis } from '../analysis/report';
 import { formatMs, paint, renderTable, type Cell, type Colour } from '../cli/table';
 
 export interface TextOptions {
@@ -65,7 +65,7 @@ function functionBlock(f: FunctionReport, color: boolean): string {
     ];
     parts.push(indent(renderTable(columns, rows, { color })));
   }
-  const summaries = summariseFindings(f.findings);
+  const summaries = summarizeFindings(f.findings);
   if (summaries.length > 0) {
     const rows: Cell[][] = summaries.map((s) => [
       { text: s.type, colour: FINDING_COLOURS[s.type] },
