@@ -6,6 +6,7 @@
  */
 import { UsageError } from './args';
 import { TraceInputError } from '../analysis/read';
+import { inert } from '../render/inert';
 
 type Runner = (argv: string[]) => Promise<number>;
 
@@ -82,11 +83,11 @@ export async function main(argv: string[]): Promise<number> {
     return await dispatch(argv);
   } catch (err) {
     if (err instanceof UsageError || err instanceof TraceInputError) {
-      process.stderr.write(`sockscope: ${err.message.split('\n')[0]}\n`);
+      process.stderr.write(`sockscope: ${inert(err.message.split('\n')[0])}\n`);
       return 2;
     }
     const e = err as Error;
-    process.stderr.write(`sockscope: ${(e?.message ?? String(err)).split('\n')[0]}\n`);
+    process.stderr.write(`sockscope: ${inert((e?.message ?? String(err)).split('\n')[0])}\n`);
     if (process.env.SOCKSCOPE_DEBUG) process.stderr.write(`${e?.stack}\n`);
     return 2;
   }
