@@ -10,7 +10,6 @@
  */
 import { createHash } from 'node:crypto';
 import { isExchangeSpan } from '../analysis/exchanges';
-import type { TraceSpan } from '../analysis/model';
 import {
   summarizeFindings,
   type Finding,

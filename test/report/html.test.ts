@@ -39,8 +39,8 @@ test('bidi overrides and control characters from the trace are shown inert, not 
     end: 2,
   });
   const html = page(rec);
-  // eslint-disable-next-line no-control-regex
   assert.equal(
+    // eslint-disable-next-line no-control-regex
     /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.exec(html),
     null,
   );
