@@ -117,7 +117,7 @@ function addInstance(acc: Accumulator, u: UnitInstance): void {
   const perServer = new Map<string, { usage: ServerUsage; intervals: Array<[number, number]> }>();
   for (const c of u.calls) {
     acc.exchanges += c.roundTrips;
-    all.push(...c.network);
+    for (const iv of c.network) all.push(iv);
     const key = `${c.server}\u0000${c.protocol}`;
     let entry = perServer.get(key);
     if (entry === undefined) {
@@ -125,7 +125,7 @@ function addInstance(acc: Accumulator, u: UnitInstance): void {
       perServer.set(key, entry);
     }
     entry.usage.exchanges += c.roundTrips;
-    entry.intervals.push(...c.network);
+    for (const iv of c.network) entry.intervals.push(iv);
   }
   acc.networkTimeMs += unionWithin(all, u.startMs, u.endMs);
   for (const [key, { usage, intervals }] of perServer) {
@@ -137,7 +137,7 @@ function addInstance(acc: Accumulator, u: UnitInstance): void {
     total.exchanges += usage.exchanges;
     total.timeMs += unionWithin(intervals, u.startMs, u.endMs);
   }
-  acc.findings.push(...u.findings);
+  for (const f of u.findings) acc.findings.push(f); // no spread: a unit may hold more than a call's arguments
 }
 
 /** Aggregate an analysis into the report, per function or entry span name (and service). */

@@ -93,6 +93,7 @@ async function run(argv: string[], io: ReportIO): Promise<number> {
     for (const s of batch) spans.push(s);
   }
   const { report, analysis } = reportFromSpans(spans, thresholds);
+  for (const w of analysis.warnings) onWarning(w);
   if (html !== undefined) {
     const page = renderHtml(report, analysis, { sources: [describeInputs(inputs)], maxTraces });
     try {

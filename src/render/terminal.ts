@@ -59,9 +59,15 @@ export function renderTable(
 ): string {
   const color = options.color === true;
   const footer = options.footer ?? [];
-  const widths = columns.map((col, i) =>
-    Math.max(col.header.length, ...[...rows, ...footer].map((r) => [...text(r[i] ?? '')].length)),
-  );
+  // A loop, not a spread: a table may have more rows than a call takes arguments.
+  const widths = columns.map((col) => col.header.length);
+  for (const r of [rows, footer]) {
+    for (const cells of r) {
+      columns.forEach((_, i) => {
+        widths[i] = Math.max(widths[i], [...text(cells[i] ?? '')].length);
+      });
+    }
+  }
   const line = (cells: Cell[], header = false): string =>
     columns
       .map((col, i) => {
