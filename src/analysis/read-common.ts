@@ -32,6 +32,52 @@ export class TraceInputError extends Error {
   }
 }
 
+/**
+ * Thrown by the format converters when a document of a known format holds a value no trace can
+ * have (a time past the year 9999, an attribute nested too deep); the reader adds file and line.
+ */
+export class TraceDataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TraceDataError';
+  }
+}
+
+/** The latest epoch millisecond a span time may be: the end of the year 9999. */
+const MAX_EPOCH_MS = 253_402_300_800_000;
+
+/**
+ * `ms` when it is a time a span can have (finite, from 1970 to the year 9999).
+ * @throws TraceDataError naming the span and field, with the value cut to 40 characters
+ */
+export function checkTime(ms: number, raw: unknown, field: string, spanId: string): number {
+  if (Number.isFinite(ms) && ms >= 0 && ms <= MAX_EPOCH_MS) return ms;
+  const text = String(raw);
+  const shown = text.length > 40 ? `${text.slice(0, 40)}... (${text.length} characters)` : text;
+  throw new TraceDataError(`span ${spanId}: ${field} ${shown} is not a time between 1970 and 9999`);
+}
+
+/**
+ * A time field in `unit`s per millisecond (1000 for Jaeger's and Zipkin's microseconds) as epoch
+ * milliseconds; absent is 0. Unlike `toNumber`, a number too large for a double is not dropped
+ * silently but refused by `checkTime`.
+ */
+export function timeMs(raw: unknown, perMs: number, field: string, spanId: string): number {
+  if (raw === undefined || raw === null) return 0;
+  const n =
+    typeof raw === 'number' ? raw : typeof raw === 'string' && NUMBER.test(raw) ? Number(raw) : Number.NaN;
+  return checkTime(n / perMs, raw, field, spanId);
+}
+
+/** A duration field (may be negative after clock-skew adjustment) in ms; absent is 0, non-finite refused. */
+export function durationMs(raw: unknown, perMs: number, field: string, spanId: string): number {
+  if (raw === undefined || raw === null) return 0;
+  const n =
+    typeof raw === 'number' ? raw : typeof raw === 'string' && NUMBER.test(raw) ? Number(raw) : Number.NaN;
+  if (Number.isFinite(n)) return n / perMs;
+  return checkTime(Number.NaN, raw, field, spanId);
+}
+
 /** Thrown by the format converters when a document is not one of the formats they know. */
 export class UnknownFormatError extends Error {
   constructor(message = 'not OTLP/JSON, Jaeger JSON or Zipkin v2 JSON') {
@@ -125,7 +171,10 @@ export function isObject(v: unknown): v is Record<string, unknown> {
 /** A number from a JSON number or a numeric string (OTLP/JSON writes 64-bit integers as strings). */
 export function toNumber(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v === 'string' && v !== '' && NUMBER.test(v)) return Number(v);
+  if (typeof v === 'string' && v !== '' && NUMBER.test(v)) {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
   return undefined;
 }
 

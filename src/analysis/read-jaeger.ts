@@ -4,7 +4,17 @@
  * status in tags (`span.kind`, `otel.scope.name`, `otel.status_code`, `error`).
  */
 import type { AttributeValue, TraceSpan } from './model';
-import { META_TAGS, isObject, kindFromName, normaliseId, toNumber, typedTag } from './read-common';
+import {
+  META_TAGS,
+  checkTime,
+  durationMs,
+  isObject,
+  timeMs,
+  kindFromName,
+  normaliseId,
+  toNumber,
+  typedTag,
+} from './read-common';
 
 export function isJaegerTrace(doc: unknown): doc is Record<string, unknown> {
   return isObject(doc) && Array.isArray(doc.spans) && ('traceID' in doc || 'processes' in doc);
@@ -81,7 +91,7 @@ export function jaegerTraceToSpans(trace: Record<string, unknown>): TraceSpan[] 
     const service =
       (typeof s.processID === 'string' ? services.get(s.processID) : undefined) ??
       (process !== undefined && typeof process.serviceName === 'string' ? process.serviceName : undefined);
-    const startMs = (toNumber(s.startTime) ?? 0) / 1000;
+    const startMs = timeMs(s.startTime, 1000, 'startTime', spanId);
     out.push({
       traceId,
       spanId,
@@ -92,7 +102,12 @@ export function jaegerTraceToSpans(trace: Record<string, unknown>): TraceSpan[] 
       scope: typeof scopeTag === 'string' && scopeTag !== '' ? scopeTag : undefined,
       service,
       startMs,
-      endMs: startMs + (toNumber(s.duration) ?? 0) / 1000,
+      endMs: checkTime(
+        startMs + durationMs(s.duration, 1000, 'duration', spanId),
+        s.duration,
+        'duration',
+        spanId,
+      ),
       attributes,
       status,
       links,

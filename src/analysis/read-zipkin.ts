@@ -4,7 +4,17 @@
  * attributes sockscope relies on are restored (see `typedTag`).
  */
 import type { AttributeValue, TraceSpan } from './model';
-import { META_TAGS, isObject, kindFromName, normaliseId, toNumber, typedTag } from './read-common';
+import {
+  META_TAGS,
+  checkTime,
+  durationMs,
+  isObject,
+  timeMs,
+  kindFromName,
+  normaliseId,
+  toNumber,
+  typedTag,
+} from './read-common';
 import { ATTR_NETWORK_PEER_ADDRESS, ATTR_NETWORK_PEER_PORT } from '../spans/semconv';
 
 function isZipkinSpan(v: unknown): v is Record<string, unknown> {
@@ -50,7 +60,7 @@ function zipkinSpan(s: Record<string, unknown>): TraceSpan | undefined {
     local !== undefined && typeof local.serviceName === 'string' && local.serviceName !== ''
       ? local.serviceName
       : undefined;
-  const startMs = (toNumber(s.timestamp) ?? 0) / 1000;
+  const startMs = timeMs(s.timestamp, 1000, 'timestamp', spanId);
   return {
     traceId,
     spanId,
@@ -61,7 +71,12 @@ function zipkinSpan(s: Record<string, unknown>): TraceSpan | undefined {
     scope: typeof scopeTag === 'string' && scopeTag !== '' ? scopeTag : undefined,
     service,
     startMs,
-    endMs: startMs + (toNumber(s.duration) ?? 0) / 1000,
+    endMs: checkTime(
+      startMs + durationMs(s.duration, 1000, 'duration', spanId),
+      s.duration,
+      'duration',
+      spanId,
+    ),
     attributes,
     status,
     links: [],

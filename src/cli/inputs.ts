@@ -16,7 +16,13 @@
  * `main.ts` prints either as one stderr line and exits 2.
  */
 import type { TraceSpan } from '../analysis/model';
-import { TraceInputError, readTraceFileBatches, spansFromDocument, detectFormat } from '../analysis/read';
+import {
+  TraceDataError,
+  TraceInputError,
+  readTraceFileBatches,
+  spansFromDocument,
+  detectFormat,
+} from '../analysis/read';
 import {
   UsageError,
   parseDuration,
@@ -222,7 +228,17 @@ export async function fetchJaeger(src: ApiSource, timeoutMs = 30_000): Promise<T
       `Jaeger at ${url.origin}${url.pathname}: the answer is not Jaeger JSON`,
       src.url,
     );
-  return spansFromDocument(body);
+  return convertAnswer(body, `Jaeger at ${url.origin}${url.pathname}`);
+}
+
+/** The spans of an API answer; a value no trace can have is reported against the API. */
+function convertAnswer(body: unknown, where: string): TraceSpan[] {
+  try {
+    return spansFromDocument(body);
+  } catch (err) {
+    if (err instanceof TraceDataError) throw new TraceInputError(`${where}: ${err.message}`, where);
+    throw err;
+  }
 }
 
 /** Spans from Zipkin's API (`GET /api/v2/traces`), as one batch. */
@@ -239,7 +255,7 @@ export async function fetchZipkin(src: ApiSource, timeoutMs = 30_000): Promise<T
       `Zipkin at ${url.origin}${url.pathname}: the answer is not Zipkin v2 JSON`,
       src.url,
     );
-  return spansFromDocument(body);
+  return convertAnswer(body, `Zipkin at ${url.origin}${url.pathname}`);
 }
 
 /**
