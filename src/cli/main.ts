@@ -8,8 +8,6 @@ import { UsageError } from './args';
 import { TraceInputError } from '../analysis/read';
 import { inert } from '../render/inert';
 
-type Runner = (argv: string[]) => Promise<number>;
-
 export const USAGE = `usage: sockscope <command> [options]
 
 Commands:
@@ -29,23 +27,6 @@ function version(): string {
   return (require('../../package.json') as { version: string }).version;
 }
 
-/**
- * Load a command module only when it runs, so a missing or broken sibling command never stops
- * the others (report and demo are written separately).
- */
-export function loadCommand(module: string, exportName: string): Runner | undefined {
-  let mod: Record<string, unknown>;
-  try {
-    mod = require(module) as Record<string, unknown>;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'MODULE_NOT_FOUND' && e.message.includes(module)) return undefined;
-    throw err;
-  }
-  const fn = mod[exportName];
-  return typeof fn === 'function' ? (fn as Runner) : undefined;
-}
-
 async function dispatch(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -63,15 +44,9 @@ async function dispatch(argv: string[]): Promise<number> {
     case 'gaps':
       return (await import('./gaps')).runGaps(rest);
     case 'report':
-    case 'demo': {
-      const run =
-        command === 'report' ? loadCommand('./report', 'runReport') : loadCommand('./demo', 'runDemo');
-      if (run === undefined) {
-        process.stderr.write(`sockscope: ${command} is not available yet\n`);
-        return 2;
-      }
-      return run(rest);
-    }
+      return (await import('./report')).runReport(rest);
+    case 'demo':
+      return (await import('./demo')).runDemo(rest);
     default:
       throw new UsageError(`unknown command '${command}': use gaps, report or demo (see sockscope --help)`);
   }
