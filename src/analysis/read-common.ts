@@ -4,10 +4,10 @@
 import {
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_STATUS_CODE,
-  ATTR_NET_HOST_PORT,
-  ATTR_NET_PEER_PORT,
   ATTR_NETWORK_LOCAL_PORT,
   ATTR_NETWORK_PEER_PORT,
+  ATTR_NET_HOST_PORT,
+  ATTR_NET_PEER_PORT,
   ATTR_SERVER_PORT,
   ATTR_SOCKSCOPE_BYTES_RECEIVED,
   ATTR_SOCKSCOPE_BYTES_SENT,
@@ -17,6 +17,14 @@ import {
   ATTR_SOCKSCOPE_HEARTBEATS,
   ATTR_SOCKSCOPE_OPAQUE,
   ATTR_TLS_ESTABLISHED,
+  TAG_ERROR,
+  TAG_OTEL_LIBRARY_NAME,
+  TAG_OTEL_LIBRARY_VERSION,
+  TAG_OTEL_SCOPE_NAME,
+  TAG_OTEL_SCOPE_VERSION,
+  TAG_OTEL_STATUS_CODE,
+  TAG_OTEL_STATUS_DESCRIPTION,
+  TAG_SPAN_KIND,
 } from '../spans/semconv';
 import type { AttributeValue, SpanKindName } from './model';
 
@@ -154,14 +162,14 @@ export function typedTag(key: string, value: string): AttributeValue {
 
 /** Tags that describe the span itself (kind, scope, status) rather than the operation. */
 export const META_TAGS = new Set([
-  'span.kind',
-  'otel.scope.name',
-  'otel.scope.version',
-  'otel.library.name',
-  'otel.library.version',
-  'otel.status_code',
-  'otel.status_description',
-  'error',
+  TAG_SPAN_KIND,
+  TAG_OTEL_SCOPE_NAME,
+  TAG_OTEL_SCOPE_VERSION,
+  TAG_OTEL_LIBRARY_NAME,
+  TAG_OTEL_LIBRARY_VERSION,
+  TAG_OTEL_STATUS_CODE,
+  TAG_OTEL_STATUS_DESCRIPTION,
+  TAG_ERROR,
 ]);
 
 export function isObject(v: unknown): v is Record<string, unknown> {

@@ -3,6 +3,13 @@
  * one trace object as the Jaeger UI downloads it. Jaeger keeps OpenTelemetry's kind, scope and
  * status in tags (`span.kind`, `otel.scope.name`, `otel.status_code`, `error`).
  */
+import {
+  TAG_ERROR,
+  TAG_OTEL_LIBRARY_NAME,
+  TAG_OTEL_SCOPE_NAME,
+  TAG_OTEL_STATUS_CODE,
+  TAG_SPAN_KIND,
+} from '../spans/semconv';
 import type { AttributeValue, TraceSpan } from './model';
 import {
   META_TAGS,
@@ -78,15 +85,15 @@ export function jaegerTraceToSpans(trace: Record<string, unknown>): TraceSpan[] 
     if (parentSpanId === undefined) parentSpanId = normaliseId(s.parentSpanID);
     const attributes: Record<string, AttributeValue> = {};
     for (const [k, v] of tags) if (!META_TAGS.has(k)) attributes[k] = v;
-    const statusTag = tags.get('otel.status_code');
-    const errorTag = tags.get('error');
+    const statusTag = tags.get(TAG_OTEL_STATUS_CODE);
+    const errorTag = tags.get(TAG_ERROR);
     const status: TraceSpan['status'] =
       statusTag === 'ERROR' || errorTag === true || errorTag === 'true'
         ? 'error'
         : statusTag === 'OK'
           ? 'ok'
           : 'unset';
-    const scopeTag = tags.get('otel.scope.name') ?? tags.get('otel.library.name');
+    const scopeTag = tags.get(TAG_OTEL_SCOPE_NAME) ?? tags.get(TAG_OTEL_LIBRARY_NAME);
     const process = isObject(s.process) ? s.process : undefined;
     const service =
       (typeof s.processID === 'string' ? services.get(s.processID) : undefined) ??
@@ -98,7 +105,7 @@ export function jaegerTraceToSpans(trace: Record<string, unknown>): TraceSpan[] 
       parentSpanId,
       name: typeof s.operationName === 'string' ? s.operationName : '',
       // Jaeger's OpenTelemetry translation leaves the tag out for INTERNAL spans.
-      kind: tags.has('span.kind') ? kindFromName(tags.get('span.kind')) : 'internal',
+      kind: tags.has(TAG_SPAN_KIND) ? kindFromName(tags.get(TAG_SPAN_KIND)) : 'internal',
       scope: typeof scopeTag === 'string' && scopeTag !== '' ? scopeTag : undefined,
       service,
       startMs,

@@ -3,6 +3,14 @@
  * traces (arrays of spans) `GET /api/v2/traces` returns. Zipkin tags are all strings; the typed
  * attributes sockscope relies on are restored (see `typedTag`).
  */
+import {
+  ATTR_NETWORK_PEER_ADDRESS,
+  ATTR_NETWORK_PEER_PORT,
+  TAG_ERROR,
+  TAG_OTEL_LIBRARY_NAME,
+  TAG_OTEL_SCOPE_NAME,
+  TAG_OTEL_STATUS_CODE,
+} from '../spans/semconv';
 import type { AttributeValue, TraceSpan } from './model';
 import {
   META_TAGS,
@@ -15,7 +23,6 @@ import {
   toNumber,
   typedTag,
 } from './read-common';
-import { ATTR_NETWORK_PEER_ADDRESS, ATTR_NETWORK_PEER_PORT } from '../spans/semconv';
 
 function isZipkinSpan(v: unknown): v is Record<string, unknown> {
   return isObject(v) && typeof v.traceId === 'string' && typeof v.id === 'string';
@@ -47,12 +54,12 @@ function zipkinSpan(s: Record<string, unknown>): TraceSpan | undefined {
     const port = toNumber(remote.port);
     if (typeof addr === 'string' && port !== undefined) attributes[ATTR_NETWORK_PEER_PORT] = port;
   }
-  const scopeTag = tags['otel.scope.name'] ?? tags['otel.library.name'];
+  const scopeTag = tags[TAG_OTEL_SCOPE_NAME] ?? tags[TAG_OTEL_LIBRARY_NAME];
   // The OpenTelemetry Zipkin exporter writes the status message into `error`, so any value is an error.
   const status: TraceSpan['status'] =
-    tags['otel.status_code'] === 'ERROR' || 'error' in tags
+    tags[TAG_OTEL_STATUS_CODE] === 'ERROR' || TAG_ERROR in tags
       ? 'error'
-      : tags['otel.status_code'] === 'OK'
+      : tags[TAG_OTEL_STATUS_CODE] === 'OK'
         ? 'ok'
         : 'unset';
   const local = isObject(s.localEndpoint) ? s.localEndpoint : undefined;

@@ -72,3 +72,13 @@ export const ATTR_HTTP_METHOD = 'http.method';
 export const ATTR_HTTP_STATUS_CODE = 'http.status_code';
 export const ATTR_RPC_SYSTEM = 'rpc.system';
 export const ATTR_RPC_METHOD = 'rpc.method';
+
+// Tags the Jaeger and Zipkin exporters write for span fields that OTLP carries natively (read only).
+export const TAG_SPAN_KIND = 'span.kind';
+export const TAG_ERROR = 'error';
+export const TAG_OTEL_SCOPE_NAME = 'otel.scope.name';
+export const TAG_OTEL_SCOPE_VERSION = 'otel.scope.version';
+export const TAG_OTEL_LIBRARY_NAME = 'otel.library.name';
+export const TAG_OTEL_LIBRARY_VERSION = 'otel.library.version';
+export const TAG_OTEL_STATUS_CODE = 'otel.status_code';
+export const TAG_OTEL_STATUS_DESCRIPTION = 'otel.status_description';
