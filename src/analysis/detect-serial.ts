@@ -9,7 +9,7 @@ import type { Call } from './trace-model';
 /** Serial runs: independent reads made one after another. See docs/report.md for what is excluded. */
 export function serialRuns(
   group: Call[],
-  excluded: Set<Call>,
+  excluded: { has(call: Call): boolean },
   t: ReportThresholds,
 ): Array<{ calls: Call[]; savings: number }> {
   const out: Array<{ calls: Call[]; savings: number }> = [];

@@ -103,18 +103,7 @@ function analyzeTrace(
   }
 
   // n+1 and serial: per sequencing parent.
-  const callsUnder = new Map<string, number>();
-  for (const c of model.calls) {
-    let p = c.parentSpanId;
-    for (let n = 0; n <= model.byId.size && p !== undefined; n++) {
-      const span = model.byId.get(p);
-      if (span === undefined) break;
-      callsUnder.set(p, (callsUnder.get(p) ?? 0) + 1);
-      if (isEntry(span, model.byId)) break;
-      model.parentSteps++;
-      p = span.parentSpanId;
-    }
-  }
+  const callsUnder = model.callsUnder();
   const byParent = new Map<string, Call[]>();
   for (const c of model.calls) {
     const key = sequencingParent(model, c, callsUnder) ?? '';
@@ -124,9 +113,11 @@ function analyzeTrace(
   }
   for (const [parent, group] of byParent) {
     const unit = innermost(parent === '' ? undefined : parent);
-    const excluded = new Set<Call>(repeats);
+    // Not a copy of `repeats` per group: that made many small groups quadratic.
+    const inRuns = new Set<Call>();
+    const excluded = { has: (c: Call): boolean => repeats.has(c) || inRuns.has(c) };
     for (const run of nPlusOne(group, repeats, t)) {
-      for (const c of run) excluded.add(c);
+      for (const c of run) inRuns.add(c);
       const savings = totalDuration(run) - longest(run);
       if (savings >= t.minSavingsMs) unit.findings.push(makeFinding('n+1', unit, run, savings));
     }

@@ -95,6 +95,12 @@ export function isEntry(span: TraceSpan, byId: Map<string, TraceSpan>): boolean 
   );
 }
 
+/** One link of a chain of units, innermost first. */
+interface ChainLink {
+  unit: UnitInstance;
+  next: ChainLink | undefined;
+}
+
 /** Spans by id, calls and units of one trace (see the module comment). */
 export class TraceModel {
   readonly byId = new Map<string, TraceSpan>();
@@ -109,6 +115,10 @@ export class TraceModel {
   parentSteps = 0;
   /** The longest any parent walk may be: no chain in a loop-free trace is longer. */
   private readonly maxWalk: number;
+  /** Span id -> `upstreamFrom` of it (null: none). */
+  private readonly upstreamMemo = new Map<string, TraceSpan | null>();
+  /** Span id -> the chain of units at and above it (see `unitChain`). */
+  private readonly chainMemo = new Map<string, ChainLink | undefined>();
 
   constructor(
     readonly traceId: string,
@@ -150,15 +160,40 @@ export class TraceModel {
 
   /** The outermost upstream client span enclosing `span` (itself included), below any entry span. */
   private outermostUpstream(span: TraceSpan): TraceSpan {
-    let best = span;
-    let cur = this.parentOf(span);
-    for (let n = 0; n < this.maxWalk && cur !== undefined; n++) {
-      if (cur.kind === 'server' || cur.kind === 'consumer') break;
-      if (asUpstream(cur) !== undefined && describesCall(cur)) best = cur;
-      if (isEntry(cur, this.byId)) break;
+    const parent = this.parentOf(span);
+    return (parent === undefined ? undefined : this.upstreamFrom(parent)) ?? span;
+  }
+
+  /**
+   * The outermost upstream span describing a call among `start` and its ancestors, stopping below
+   * a SERVER/CONSUMER span and at an entry span. Remembered per span, so every span's chain is
+   * walked once however many exchanges sit under it.
+   */
+  private upstreamFrom(start: TraceSpan): TraceSpan | undefined {
+    const path: TraceSpan[] = [];
+    let above: TraceSpan | undefined;
+    let cur: TraceSpan | undefined = start;
+    for (let n = 0; n <= this.maxWalk && cur !== undefined; n++) {
+      const known = this.upstreamMemo.get(cur.spanId);
+      if (known !== undefined) {
+        above = known ?? undefined;
+        break;
+      }
+      path.push(cur);
+      if (cur.kind === 'server' || cur.kind === 'consumer' || isEntry(cur, this.byId)) break;
       cur = this.parentOf(cur);
     }
-    return best;
+    for (let i = path.length - 1; i >= 0; i--) {
+      const p = path[i];
+      let v: TraceSpan | undefined;
+      if (p.kind !== 'server' && p.kind !== 'consumer') {
+        const own = asUpstream(p) !== undefined && describesCall(p) ? p : undefined;
+        v = isEntry(p, this.byId) ? own : (above ?? own);
+      }
+      this.upstreamMemo.set(p.spanId, v ?? null);
+      above = v;
+    }
+    return above;
   }
 
   private buildCalls(): void {
@@ -352,24 +387,78 @@ export class TraceModel {
 
   /** The units a span is in, innermost first, up to and including its entry span. */
   unitChain(spanId: string | undefined): UnitInstance[] {
+    const start = spanId === undefined ? undefined : this.byId.get(spanId);
+    if (start === undefined) return [this.orphans(spanId)];
     const chain: UnitInstance[] = [];
-    let cur = spanId === undefined ? undefined : this.byId.get(spanId);
-    if (cur === undefined) return [this.orphans(spanId)];
+    for (let link = this.chainFrom(start); link !== undefined; link = link.next) chain.push(link.unit);
+    return chain;
+  }
+
+  /**
+   * The chain of units from `start` up, as a linked list shared between spans: each span's is
+   * worked out once, so the walks cost the trace's size plus the chains' own length.
+   */
+  private chainFrom(start: TraceSpan): ChainLink | undefined {
+    const path: TraceSpan[] = [];
+    let next: ChainLink | undefined;
+    let cur: TraceSpan | undefined = start;
     for (let n = 0; n <= this.maxWalk && cur !== undefined; n++) {
-      const call = this.callOf.get(cur.spanId);
-      if (call === undefined || call.id !== cur.spanId) {
-        const fn = functionName(cur);
-        const entry = isEntry(cur, this.byId);
-        if (fn !== undefined || entry) chain.push(this.unit(cur, fn, entry));
-        if (entry) break;
-      } else if (isEntry(cur, this.byId)) {
-        // A call at the top of the trace: nothing above it to be a unit.
-        chain.push(this.orphans(cur.parentSpanId));
+      if (this.chainMemo.has(cur.spanId)) {
+        next = this.chainMemo.get(cur.spanId);
         break;
       }
+      path.push(cur);
+      if (isEntry(cur, this.byId)) break;
       cur = this.parentOf(cur);
     }
-    return chain;
+    for (let i = path.length - 1; i >= 0; i--) {
+      const span = path[i];
+      const entry = isEntry(span, this.byId);
+      const call = this.callOf.get(span.spanId);
+      let unit: UnitInstance | undefined;
+      if (call === undefined || call.id !== span.spanId) {
+        const fn = functionName(span);
+        if (fn !== undefined || entry) unit = this.unit(span, fn, entry);
+      } else if (entry) {
+        // A call at the top of the trace: nothing above it to be a unit.
+        unit = this.orphans(span.parentSpanId);
+      }
+      const link = unit === undefined ? next : { unit, next: entry ? undefined : next };
+      this.chainMemo.set(span.spanId, link);
+      next = link;
+    }
+    return next;
+  }
+
+  /**
+   * For each span, the calls made under it up to and including its entry span (a call counts at
+   * its parent and every ancestor below the entry span's parent), summed children first in one pass.
+   */
+  callsUnder(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const c of this.calls) {
+      if (c.parentSpanId !== undefined && this.byId.has(c.parentSpanId))
+        counts.set(c.parentSpanId, (counts.get(c.parentSpanId) ?? 0) + 1);
+    }
+    // Children before parents: Kahn's order over the (loop-free) parent links.
+    const pending = new Map<string, number>();
+    for (const s of this.byId.values()) {
+      const p = this.parentOf(s);
+      if (p !== undefined) pending.set(p.spanId, (pending.get(p.spanId) ?? 0) + 1);
+    }
+    const ready: TraceSpan[] = [];
+    for (const s of this.byId.values()) if (!pending.has(s.spanId)) ready.push(s);
+    while (ready.length > 0) {
+      const s = ready.pop() as TraceSpan;
+      const p = this.parentOf(s);
+      if (p === undefined) continue;
+      const own = counts.get(s.spanId) ?? 0;
+      if (own > 0 && !isEntry(s, this.byId)) counts.set(p.spanId, (counts.get(p.spanId) ?? 0) + own);
+      const left = (pending.get(p.spanId) ?? 1) - 1;
+      pending.set(p.spanId, left);
+      if (left === 0) ready.push(p);
+    }
+    return counts;
   }
 
   private unit(span: TraceSpan, fn: string | undefined, entry: boolean): UnitInstance {

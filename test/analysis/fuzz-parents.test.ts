@@ -100,6 +100,15 @@ const cases: Array<[string, () => TraceSpan[]]> = [
     },
   ],
   [
+    'a chain 50 000 spans deep with an exchange under every span',
+    () => {
+      const out: TraceSpan[] = [span(0, undefined, { kind: 'server' })];
+      for (let i = 1; i < 50_000; i++) out.push(span(i, i - 1));
+      for (let i = 0; i < 50_000; i++) out.push(exchange(100_000 + i, i, 3 * i));
+      return out;
+    },
+  ],
+  [
     'a loop 100 000 spans long',
     () => {
       const out: TraceSpan[] = [];
