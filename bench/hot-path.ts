@@ -36,7 +36,7 @@ import {
   withInstrumentations,
   type Pipeline,
 } from './lib/otel';
-import type * as RequestHash from '../src/tap/request-hash';
+import type * as RequestHash from '../src/spans/request-hash';
 import type { SocketInstrumentationConfig } from '../src/types';
 
 /** A Redis exchange (parsed and framed), and bytes no recogniser claims (the generic path). */
@@ -272,7 +272,7 @@ function digestBench(rounds: number, iterations: number): void {
   const { newHash, updateHash, digest } = (
     sockscopeModules().origin.startsWith('build')
       ? require(join(BUILD_DIR, 'tap', 'request-hash.js'))
-      : require('../src/tap/request-hash')
+      : require('../src/spans/request-hash')
   ) as typeof RequestHash;
   const inputs: Array<[string, Buffer]> = [
     ['redis PING (14 B)', PAYLOADS.redis.request],

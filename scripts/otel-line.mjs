@@ -1,3 +1,4 @@
+/* global URL */
 // Installs the dependencies for one OpenTelemetry JS line.
 //   node scripts/otel-line.mjs 2.x               npm ci (package.json's devDependencies are 2.x)
 //   node scripts/otel-line.mjs 3.x               npm ci of the 3.x manifest and lock below

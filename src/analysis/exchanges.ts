@@ -6,6 +6,13 @@
  * without `SocketCoverageProcessor`, or traces pulled from Jaeger, get the same answer.
  */
 import { findCovering, serverKeys, SOCKSCOPE_SCOPE, type UpstreamSpan } from '../coverage/rule';
+import {
+  ATTR_SOCKSCOPE_EXCHANGES,
+  ATTR_SOCKSCOPE_KIND,
+  ATTR_SOCKSCOPE_OPAQUE,
+  KIND_CONNECTION,
+  KIND_EXCHANGE,
+} from '../spans/semconv';
 import type { TraceSpan } from './model';
 
 /** Scopes whose CLIENT spans describe no round trip to the server, so they never cover one. */
@@ -29,12 +36,12 @@ const KIND_NUMBERS: Record<TraceSpan['kind'], number> = {
 /** A span sockscope wrote: its scope says so, or (formats without scope, like Zipkin) its attributes do. */
 export function isSockscopeSpan(span: TraceSpan): boolean {
   if (span.scope !== undefined) return span.scope === SOCKSCOPE_SCOPE;
-  return typeof span.attributes['sockscope.kind'] === 'string';
+  return typeof span.attributes[ATTR_SOCKSCOPE_KIND] === 'string';
 }
 
 /** A sockscope exchange span (`sockscope.kind` = `exchange`). */
 export function isExchangeSpan(span: TraceSpan): boolean {
-  return span.attributes['sockscope.kind'] === 'exchange' && isSockscopeSpan(span);
+  return span.attributes[ATTR_SOCKSCOPE_KIND] === KIND_EXCHANGE && isSockscopeSpan(span);
 }
 
 /**
@@ -42,12 +49,12 @@ export function isExchangeSpan(span: TraceSpan): boolean {
  * exchange is visible on it, so the analysis counts the connection itself as one exchange.
  */
 export function isOpaqueConnectionSpan(span: TraceSpan): boolean {
-  const opaque = span.attributes['sockscope.opaque'];
+  const opaque = span.attributes[ATTR_SOCKSCOPE_OPAQUE];
   // When sockscope saw its streams (the HTTP/2 tap makes each stream an exchange span), the
   // connection is not counted again; only a session whose calls were invisible stands in for them.
-  const streams = Number(span.attributes['sockscope.exchanges'] ?? 0);
+  const streams = Number(span.attributes[ATTR_SOCKSCOPE_EXCHANGES] ?? 0);
   return (
-    span.attributes['sockscope.kind'] === 'connection' &&
+    span.attributes[ATTR_SOCKSCOPE_KIND] === KIND_CONNECTION &&
     (opaque === true || opaque === 'true') &&
     !(streams > 0) &&
     isSockscopeSpan(span)

@@ -3,6 +3,16 @@
  * exchanges an upstream instrumentation covers, how much time the uncovered ones took, and what
  * to do about it. The shape is the contract's `--json` output.
  */
+import {
+  ATTR_NETWORK_PROTOCOL_NAME,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_NETWORK_TRANSPORT,
+  ATTR_SOCKSCOPE_CALLER_PACKAGE,
+  ATTR_SOCKSCOPE_KIND,
+  ATTR_TLS_NEXT_PROTOCOL,
+  KIND_CONNECTION,
+} from '../spans/semconv';
+import { serverOf, str } from './attributes';
 import type { TraceSpan } from './model';
 import { CoverageTracker, intern, isSockscopeSpan, type ExchangeVerdict } from './exchanges';
 import { suggestionFor } from './suggestions';
@@ -48,31 +58,21 @@ interface GroupKey {
   server: string;
 }
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
-}
-
 /** The row an exchange (or opaque connection) span belongs to. */
 export function gapGroupOf(span: TraceSpan): GroupKey {
   const a = span.attributes;
-  const transport = str(a['network.transport']);
-  let protocol = str(a['network.protocol.name']);
-  if (a['sockscope.kind'] === 'connection') {
+  const transport = str(a[ATTR_NETWORK_TRANSPORT]);
+  let protocol = str(a[ATTR_NETWORK_PROTOCOL_NAME]);
+  if (a[ATTR_SOCKSCOPE_KIND] === KIND_CONNECTION) {
     // An opaque connection is an HTTP/2 session (or something else Node parses natively).
-    const version = str(a['network.protocol.version']);
-    if (a['tls.next_protocol'] === 'h2' || (protocol === 'http' && version?.startsWith('2')))
+    const version = str(a[ATTR_NETWORK_PROTOCOL_VERSION]);
+    if (a[ATTR_TLS_NEXT_PROTOCOL] === 'h2' || (protocol === 'http' && version?.startsWith('2')))
       protocol = 'http2';
   }
   protocol ??= transport === 'unix' ? 'unix' : (transport ?? 'tcp');
-  const host = str(a['server.address']) ?? str(a['network.peer.address']);
-  const port =
-    str(a['server.port']) ?? (a['server.address'] === undefined ? str(a['network.peer.port']) : undefined);
-  let server: string;
-  if (host === undefined) server = '(unknown)';
-  else if (transport === 'unix' || port === undefined) server = host;
-  else server = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const server = serverOf(a) ?? '(unknown)';
   return {
-    callerPackage: intern(str(a['sockscope.caller.package']) ?? UNKNOWN_CALLER),
+    callerPackage: intern(str(a[ATTR_SOCKSCOPE_CALLER_PACKAGE]) ?? UNKNOWN_CALLER),
     protocol: intern(protocol),
     server: intern(server),
   };

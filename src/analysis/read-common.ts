@@ -1,6 +1,31 @@
 /**
  * Helpers shared by the trace-format readers: id normalisation and attribute value conversion.
  */
+import {
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_STATUS_CODE,
+  ATTR_NETWORK_LOCAL_PORT,
+  ATTR_NETWORK_PEER_PORT,
+  ATTR_NET_HOST_PORT,
+  ATTR_NET_PEER_PORT,
+  ATTR_SERVER_PORT,
+  ATTR_SOCKSCOPE_BYTES_RECEIVED,
+  ATTR_SOCKSCOPE_BYTES_SENT,
+  ATTR_SOCKSCOPE_COMMAND_COUNT,
+  ATTR_SOCKSCOPE_COVERED,
+  ATTR_SOCKSCOPE_EXCHANGES,
+  ATTR_SOCKSCOPE_HEARTBEATS,
+  ATTR_SOCKSCOPE_OPAQUE,
+  ATTR_TLS_ESTABLISHED,
+  TAG_ERROR,
+  TAG_OTEL_LIBRARY_NAME,
+  TAG_OTEL_LIBRARY_VERSION,
+  TAG_OTEL_SCOPE_NAME,
+  TAG_OTEL_SCOPE_VERSION,
+  TAG_OTEL_STATUS_CODE,
+  TAG_OTEL_STATUS_DESCRIPTION,
+  TAG_SPAN_KIND,
+} from '../spans/semconv';
 import type { AttributeValue, SpanKindName } from './model';
 
 /** A reader's complaint about its input, turned by the CLI into one stderr line and exit 2. */
@@ -13,6 +38,52 @@ export class TraceInputError extends Error {
     super(message);
     this.name = 'TraceInputError';
   }
+}
+
+/**
+ * Thrown by the format converters when a document of a known format holds a value no trace can
+ * have (a time past the year 9999, an attribute nested too deep); the reader adds file and line.
+ */
+export class TraceDataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TraceDataError';
+  }
+}
+
+/** The latest epoch millisecond a span time may be: the end of the year 9999. */
+const MAX_EPOCH_MS = 253_402_300_800_000;
+
+/**
+ * `ms` when it is a time a span can have (finite, from 1970 to the year 9999).
+ * @throws TraceDataError naming the span and field, with the value cut to 40 characters
+ */
+export function checkTime(ms: number, raw: unknown, field: string, spanId: string): number {
+  if (Number.isFinite(ms) && ms >= 0 && ms <= MAX_EPOCH_MS) return ms;
+  const text = String(raw);
+  const shown = text.length > 40 ? `${text.slice(0, 40)}... (${text.length} characters)` : text;
+  throw new TraceDataError(`span ${spanId}: ${field} ${shown} is not a time between 1970 and 9999`);
+}
+
+/**
+ * A time field in `unit`s per millisecond (1000 for Jaeger's and Zipkin's microseconds) as epoch
+ * milliseconds; absent is 0. Unlike `toNumber`, a number too large for a double is not dropped
+ * silently but refused by `checkTime`.
+ */
+export function timeMs(raw: unknown, perMs: number, field: string, spanId: string): number {
+  if (raw === undefined || raw === null) return 0;
+  const n =
+    typeof raw === 'number' ? raw : typeof raw === 'string' && NUMBER.test(raw) ? Number(raw) : Number.NaN;
+  return checkTime(n / perMs, raw, field, spanId);
+}
+
+/** A duration field (may be negative after clock-skew adjustment) in ms; absent is 0, non-finite refused. */
+export function durationMs(raw: unknown, perMs: number, field: string, spanId: string): number {
+  if (raw === undefined || raw === null) return 0;
+  const n =
+    typeof raw === 'number' ? raw : typeof raw === 'string' && NUMBER.test(raw) ? Number(raw) : Number.NaN;
+  if (Number.isFinite(n)) return n / perMs;
+  return checkTime(Number.NaN, raw, field, spanId);
 }
 
 /** Thrown by the format converters when a document is not one of the formats they know. */
@@ -62,20 +133,20 @@ export function kindFromName(raw: unknown): SpanKindName {
 // Formats that carry every tag as a string (Zipkin) lose the types sockscope and the coverage rule
 // rely on: these keys are turned back into numbers / booleans when the string clearly is one.
 const NUMERIC_KEYS = new Set([
-  'server.port',
-  'network.peer.port',
-  'network.local.port',
-  'net.peer.port',
-  'net.host.port',
-  'http.response.status_code',
-  'http.status_code',
-  'sockscope.bytes_sent',
-  'sockscope.bytes_received',
-  'sockscope.exchanges',
-  'sockscope.command_count',
-  'sockscope.heartbeats',
+  ATTR_SERVER_PORT,
+  ATTR_NETWORK_PEER_PORT,
+  ATTR_NETWORK_LOCAL_PORT,
+  ATTR_NET_PEER_PORT,
+  ATTR_NET_HOST_PORT,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_STATUS_CODE,
+  ATTR_SOCKSCOPE_BYTES_SENT,
+  ATTR_SOCKSCOPE_BYTES_RECEIVED,
+  ATTR_SOCKSCOPE_EXCHANGES,
+  ATTR_SOCKSCOPE_COMMAND_COUNT,
+  ATTR_SOCKSCOPE_HEARTBEATS,
 ]);
-const BOOLEAN_KEYS = new Set(['sockscope.covered', 'sockscope.opaque', 'tls.established']);
+const BOOLEAN_KEYS = new Set([ATTR_SOCKSCOPE_COVERED, ATTR_SOCKSCOPE_OPAQUE, ATTR_TLS_ESTABLISHED]);
 const NUMBER = /^-?\d+(\.\d+)?$/;
 
 /** Restore the type of a tag that arrived as a string. */
@@ -91,14 +162,14 @@ export function typedTag(key: string, value: string): AttributeValue {
 
 /** Tags that describe the span itself (kind, scope, status) rather than the operation. */
 export const META_TAGS = new Set([
-  'span.kind',
-  'otel.scope.name',
-  'otel.scope.version',
-  'otel.library.name',
-  'otel.library.version',
-  'otel.status_code',
-  'otel.status_description',
-  'error',
+  TAG_SPAN_KIND,
+  TAG_OTEL_SCOPE_NAME,
+  TAG_OTEL_SCOPE_VERSION,
+  TAG_OTEL_LIBRARY_NAME,
+  TAG_OTEL_LIBRARY_VERSION,
+  TAG_OTEL_STATUS_CODE,
+  TAG_OTEL_STATUS_DESCRIPTION,
+  TAG_ERROR,
 ]);
 
 export function isObject(v: unknown): v is Record<string, unknown> {
@@ -108,7 +179,10 @@ export function isObject(v: unknown): v is Record<string, unknown> {
 /** A number from a JSON number or a numeric string (OTLP/JSON writes 64-bit integers as strings). */
 export function toNumber(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v === 'string' && v !== '' && NUMBER.test(v)) return Number(v);
+  if (typeof v === 'string' && v !== '' && NUMBER.test(v)) {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
   return undefined;
 }
 

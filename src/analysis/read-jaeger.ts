@@ -3,8 +3,25 @@
  * one trace object as the Jaeger UI downloads it. Jaeger keeps OpenTelemetry's kind, scope and
  * status in tags (`span.kind`, `otel.scope.name`, `otel.status_code`, `error`).
  */
+import {
+  TAG_ERROR,
+  TAG_OTEL_LIBRARY_NAME,
+  TAG_OTEL_SCOPE_NAME,
+  TAG_OTEL_STATUS_CODE,
+  TAG_SPAN_KIND,
+} from '../spans/semconv';
 import type { AttributeValue, TraceSpan } from './model';
-import { META_TAGS, isObject, kindFromName, normaliseId, toNumber, typedTag } from './read-common';
+import {
+  META_TAGS,
+  checkTime,
+  durationMs,
+  isObject,
+  timeMs,
+  kindFromName,
+  normaliseId,
+  toNumber,
+  typedTag,
+} from './read-common';
 
 export function isJaegerTrace(doc: unknown): doc is Record<string, unknown> {
   return isObject(doc) && Array.isArray(doc.spans) && ('traceID' in doc || 'processes' in doc);
@@ -68,31 +85,36 @@ export function jaegerTraceToSpans(trace: Record<string, unknown>): TraceSpan[] 
     if (parentSpanId === undefined) parentSpanId = normaliseId(s.parentSpanID);
     const attributes: Record<string, AttributeValue> = {};
     for (const [k, v] of tags) if (!META_TAGS.has(k)) attributes[k] = v;
-    const statusTag = tags.get('otel.status_code');
-    const errorTag = tags.get('error');
+    const statusTag = tags.get(TAG_OTEL_STATUS_CODE);
+    const errorTag = tags.get(TAG_ERROR);
     const status: TraceSpan['status'] =
       statusTag === 'ERROR' || errorTag === true || errorTag === 'true'
         ? 'error'
         : statusTag === 'OK'
           ? 'ok'
           : 'unset';
-    const scopeTag = tags.get('otel.scope.name') ?? tags.get('otel.library.name');
+    const scopeTag = tags.get(TAG_OTEL_SCOPE_NAME) ?? tags.get(TAG_OTEL_LIBRARY_NAME);
     const process = isObject(s.process) ? s.process : undefined;
     const service =
       (typeof s.processID === 'string' ? services.get(s.processID) : undefined) ??
       (process !== undefined && typeof process.serviceName === 'string' ? process.serviceName : undefined);
-    const startMs = (toNumber(s.startTime) ?? 0) / 1000;
+    const startMs = timeMs(s.startTime, 1000, 'startTime', spanId);
     out.push({
       traceId,
       spanId,
       parentSpanId,
       name: typeof s.operationName === 'string' ? s.operationName : '',
       // Jaeger's OpenTelemetry translation leaves the tag out for INTERNAL spans.
-      kind: tags.has('span.kind') ? kindFromName(tags.get('span.kind')) : 'internal',
+      kind: tags.has(TAG_SPAN_KIND) ? kindFromName(tags.get(TAG_SPAN_KIND)) : 'internal',
       scope: typeof scopeTag === 'string' && scopeTag !== '' ? scopeTag : undefined,
       service,
       startMs,
-      endMs: startMs + (toNumber(s.duration) ?? 0) / 1000,
+      endMs: checkTime(
+        startMs + durationMs(s.duration, 1000, 'duration', spanId),
+        s.duration,
+        'duration',
+        spanId,
+      ),
       attributes,
       status,
       links,

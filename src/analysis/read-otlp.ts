@@ -4,7 +4,8 @@
  * or numbers, enum values as numbers or names, and the pre-1.0 `instrumentationLibrarySpans`.
  */
 import type { AttributeValue, SpanKindName, TraceSpan } from './model';
-import { isObject, normaliseId, toNumber } from './read-common';
+import { checkTime, isObject, normaliseId, toNumber, TraceDataError } from './read-common';
+import { ATTR_SERVICE_NAME } from '../spans/semconv';
 
 const KINDS: SpanKindName[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 
@@ -21,14 +22,28 @@ function anyValue(v: unknown): AttributeValue | undefined {
   if ('bytesValue' in v) return String(v.bytesValue);
   if (isObject(v.arrayValue)) {
     const values = Array.isArray(v.arrayValue.values) ? v.arrayValue.values : [];
+    // Elements are scalars in the flat model (a nested array or list is null): no recursion, so
+    // no nesting depth can exhaust the stack.
     return values.map((x) => {
+      if (!isObject(x) || isObject(x.arrayValue) || isObject(x.kvlistValue)) return null;
       const y = anyValue(x);
       return y === undefined || Array.isArray(y) ? null : y;
     });
   }
   // kvlistValue has no place in the flat attribute model; keep it readable.
-  if (isObject(v.kvlistValue)) return JSON.stringify(v.kvlistValue);
+  if (isObject(v.kvlistValue)) return kvlistText(v.kvlistValue);
   return undefined;
+}
+
+/** A key-value list as JSON text; one nested past what JSON.stringify can walk is refused. */
+function kvlistText(list: unknown): string {
+  try {
+    return JSON.stringify(list);
+  } catch (err) {
+    if (err instanceof RangeError)
+      throw new TraceDataError('an attribute value (kvlistValue) is nested too deep');
+    throw err;
+  }
 }
 
 function attributes(list: unknown): Record<string, AttributeValue> {
@@ -78,7 +93,7 @@ export function otlpToSpans(doc: unknown): TraceSpan[] {
   for (const rs of doc.resourceSpans) {
     if (!isObject(rs)) continue;
     const resource = isObject(rs.resource) ? attributes(rs.resource.attributes) : {};
-    const service = typeof resource['service.name'] === 'string' ? resource['service.name'] : undefined;
+    const service = typeof resource[ATTR_SERVICE_NAME] === 'string' ? resource[ATTR_SERVICE_NAME] : undefined;
     const scopeLists = Array.isArray(rs.scopeSpans)
       ? rs.scopeSpans
       : Array.isArray(rs.instrumentationLibrarySpans)
@@ -106,7 +121,12 @@ export function otlpToSpans(doc: unknown): TraceSpan[] {
             if (lt !== undefined && ls !== undefined) links.push({ traceId: lt, spanId: ls });
           }
         }
-        const startMs = nanosToMs(s.startTimeUnixNano);
+        const startMs = checkTime(
+          nanosToMs(s.startTimeUnixNano),
+          s.startTimeUnixNano,
+          'startTimeUnixNano',
+          spanId,
+        );
         out.push({
           traceId,
           spanId,
@@ -116,7 +136,10 @@ export function otlpToSpans(doc: unknown): TraceSpan[] {
           scope,
           service,
           startMs,
-          endMs: s.endTimeUnixNano === undefined ? startMs : nanosToMs(s.endTimeUnixNano),
+          endMs:
+            s.endTimeUnixNano === undefined
+              ? startMs
+              : checkTime(nanosToMs(s.endTimeUnixNano), s.endTimeUnixNano, 'endTimeUnixNano', spanId),
           attributes: attributes(s.attributes),
           status: status(s.status),
           links,

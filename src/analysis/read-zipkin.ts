@@ -3,8 +3,26 @@
  * traces (arrays of spans) `GET /api/v2/traces` returns. Zipkin tags are all strings; the typed
  * attributes sockscope relies on are restored (see `typedTag`).
  */
+import {
+  ATTR_NETWORK_PEER_ADDRESS,
+  ATTR_NETWORK_PEER_PORT,
+  TAG_ERROR,
+  TAG_OTEL_LIBRARY_NAME,
+  TAG_OTEL_SCOPE_NAME,
+  TAG_OTEL_STATUS_CODE,
+} from '../spans/semconv';
 import type { AttributeValue, TraceSpan } from './model';
-import { META_TAGS, isObject, kindFromName, normaliseId, toNumber, typedTag } from './read-common';
+import {
+  META_TAGS,
+  checkTime,
+  durationMs,
+  isObject,
+  timeMs,
+  kindFromName,
+  normaliseId,
+  toNumber,
+  typedTag,
+} from './read-common';
 
 function isZipkinSpan(v: unknown): v is Record<string, unknown> {
   return isObject(v) && typeof v.traceId === 'string' && typeof v.id === 'string';
@@ -30,18 +48,18 @@ function zipkinSpan(s: Record<string, unknown>): TraceSpan | undefined {
   }
   // Zipkin puts the peer in remoteEndpoint; keep it when the tags do not already say it.
   const remote = isObject(s.remoteEndpoint) ? s.remoteEndpoint : undefined;
-  if (remote !== undefined && attributes['network.peer.address'] === undefined) {
+  if (remote !== undefined && attributes[ATTR_NETWORK_PEER_ADDRESS] === undefined) {
     const addr = remote.ipv4 ?? remote.ipv6;
-    if (typeof addr === 'string') attributes['network.peer.address'] = addr;
+    if (typeof addr === 'string') attributes[ATTR_NETWORK_PEER_ADDRESS] = addr;
     const port = toNumber(remote.port);
-    if (typeof addr === 'string' && port !== undefined) attributes['network.peer.port'] = port;
+    if (typeof addr === 'string' && port !== undefined) attributes[ATTR_NETWORK_PEER_PORT] = port;
   }
-  const scopeTag = tags['otel.scope.name'] ?? tags['otel.library.name'];
+  const scopeTag = tags[TAG_OTEL_SCOPE_NAME] ?? tags[TAG_OTEL_LIBRARY_NAME];
   // The OpenTelemetry Zipkin exporter writes the status message into `error`, so any value is an error.
   const status: TraceSpan['status'] =
-    tags['otel.status_code'] === 'ERROR' || 'error' in tags
+    tags[TAG_OTEL_STATUS_CODE] === 'ERROR' || TAG_ERROR in tags
       ? 'error'
-      : tags['otel.status_code'] === 'OK'
+      : tags[TAG_OTEL_STATUS_CODE] === 'OK'
         ? 'ok'
         : 'unset';
   const local = isObject(s.localEndpoint) ? s.localEndpoint : undefined;
@@ -49,7 +67,7 @@ function zipkinSpan(s: Record<string, unknown>): TraceSpan | undefined {
     local !== undefined && typeof local.serviceName === 'string' && local.serviceName !== ''
       ? local.serviceName
       : undefined;
-  const startMs = (toNumber(s.timestamp) ?? 0) / 1000;
+  const startMs = timeMs(s.timestamp, 1000, 'timestamp', spanId);
   return {
     traceId,
     spanId,
@@ -60,7 +78,12 @@ function zipkinSpan(s: Record<string, unknown>): TraceSpan | undefined {
     scope: typeof scopeTag === 'string' && scopeTag !== '' ? scopeTag : undefined,
     service,
     startMs,
-    endMs: startMs + (toNumber(s.duration) ?? 0) / 1000,
+    endMs: checkTime(
+      startMs + durationMs(s.duration, 1000, 'duration', spanId),
+      s.duration,
+      'duration',
+      spanId,
+    ),
     attributes,
     status,
     links: [],

@@ -10,14 +10,22 @@
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import type { TraceSpan } from './model';
-import { TraceInputError, UnknownFormatError, describeJsonError } from './read-common';
+import { TraceDataError, TraceInputError, UnknownFormatError, describeJsonError } from './read-common';
 import { isJaegerResponse, isJaegerTrace, jaegerToSpans } from './read-jaeger';
 import { isOtlpDocument, otlpToSpans } from './read-otlp';
 import { isZipkinDocument, zipkinToSpans } from './read-zipkin';
 
-export { TraceInputError, UnknownFormatError } from './read-common';
+export { TraceDataError, TraceInputError, UnknownFormatError } from './read-common';
+
+/**
+ * The most one JSONL line may hold, in bytes. A line is parsed whole and V8 cannot build a string
+ * much past 512 MiB, so longer lines are refused (naming file and line) before they are buffered.
+ */
+export const MAX_LINE_BYTES = 256 * 1024 * 1024;
+/** The most a single (non-JSONL) document may hold, in bytes, for the same reason. */
+export const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
 
 export type TraceFormat = 'otlp' | 'jaeger' | 'zipkin';
 
@@ -26,9 +34,11 @@ export interface ReadOptions {
   onWarning?: (message: string) => void;
   /**
    * A single (non-JSONL) document is held in memory to parse it; above this size the reader
-   * refuses with a hint to use JSONL. Default 1 GiB.
+   * refuses with a hint to use JSONL. Default `MAX_DOCUMENT_BYTES` (256 MiB).
    */
   maxDocumentBytes?: number;
+  /** A JSONL line longer than this many bytes is refused. Default `MAX_LINE_BYTES` (256 MiB). */
+  maxLineBytes?: number;
 }
 
 /** Which format a parsed JSON value is in, or undefined when it is none sockscope knows. */
@@ -65,6 +75,38 @@ function tryParse(line: string): { ok: true; value: unknown } | { ok: false; err
   } catch (error) {
     return { ok: false, error };
   }
+}
+
+/**
+ * The lines of a byte stream, split on `\n` (a trailing `\r` is kept; callers trim), decoded as
+ * UTF-8 once whole. A line is never held past `maxBytes`: `tooLong(lineNumber)` is thrown first,
+ * so a 2 GB file without a newline costs `maxBytes` of memory, not 2 GB.
+ */
+async function* linesOf(
+  stream: Readable,
+  maxBytes: number,
+  tooLong: (line: number) => Error,
+): AsyncGenerator<string> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  let n = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      const piece = chunk.subarray(start, nl === -1 ? chunk.length : nl);
+      size += piece.length;
+      if (size > maxBytes) throw tooLong(n + 1);
+      if (piece.length > 0) parts.push(piece);
+      if (nl === -1) break;
+      n++;
+      yield Buffer.concat(parts, size).toString('utf8');
+      parts = [];
+      size = 0;
+      start = nl + 1;
+    }
+  }
+  if (size > 0) yield Buffer.concat(parts, size).toString('utf8');
 }
 
 /** A line that is a whole trace document on its own marks the file as JSONL. */
@@ -105,9 +147,28 @@ export async function* readTraceFileBatches(
   options: ReadOptions = {},
 ): AsyncGenerator<TraceSpan[]> {
   await checkReadable(file);
-  const maxDoc = options.maxDocumentBytes ?? 1024 * 1024 * 1024;
-  const stream = createReadStream(file, { encoding: 'utf8' });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  const maxDoc = options.maxDocumentBytes ?? MAX_DOCUMENT_BYTES;
+  const maxLine = options.maxLineBytes ?? MAX_LINE_BYTES;
+  const stream = createReadStream(file);
+  const lines = linesOf(
+    stream,
+    maxLine,
+    (n) =>
+      new TraceInputError(
+        `${file}:${n}: a line longer than ${mib(maxLine)} (the most one line may hold); write one OTLP request per line`,
+        file,
+        n,
+      ),
+  );
+  // A document of a known format with a value no trace can have: a hard error naming the line.
+  const convert = (doc: unknown, n: number): TraceSpan[] => {
+    try {
+      return spansFromDocument(doc);
+    } catch (err) {
+      if (err instanceof TraceDataError) throw new TraceInputError(`${file}:${n}: ${err.message}`, file, n);
+      throw err;
+    }
+  };
   let mode: 'undecided' | 'jsonl' = 'undecided';
   // Lines held while undecided: the start of a multi-line document, or bad leading JSONL lines.
   let held: Array<{ n: number; text: string; doc: unknown }> = [];
@@ -128,7 +189,7 @@ export async function* readTraceFileBatches(
   // Held lines turned out to be JSONL: the whole-document lines count, the others were bad.
   function* releaseAsJsonl(): Generator<TraceSpan[]> {
     for (const h of held) {
-      if (h.doc !== undefined) yield spansFromDocument(h.doc);
+      if (h.doc !== undefined) yield convert(h.doc, h.n);
       else if (h.text.trim() !== '') noteBad(h.n, 'invalid JSON');
     }
     held = [];
@@ -152,8 +213,9 @@ export async function* readTraceFileBatches(
         }
         let spans: TraceSpan[];
         try {
-          spans = spansFromDocument(r.value);
-        } catch {
+          spans = convert(r.value, lineNo);
+        } catch (err) {
+          if (err instanceof TraceInputError) throw err;
           noteBad(lineNo, 'not a trace document');
           continue;
         }
@@ -163,7 +225,7 @@ export async function* readTraceFileBatches(
       const doc = standaloneDocument(line);
       if (doc !== undefined && held.length === 0) {
         mode = 'jsonl';
-        yield spansFromDocument(doc);
+        yield convert(doc, lineNo);
         continue;
       }
       // A pretty-printed document may end with one line that is a trace object on its own (the
@@ -176,7 +238,7 @@ export async function* readTraceFileBatches(
       }
       if (heldBytes > maxDoc) {
         throw new TraceInputError(
-          `${file}: a single JSON document over ${Math.round(maxDoc / 1048576)} MiB; write traces as JSONL (one OTLP request per line) to stream them`,
+          `${file}: a single JSON document over ${mib(maxDoc)}; write traces as JSONL (one OTLP request per line) to stream them`,
           file,
         );
       }
@@ -185,7 +247,7 @@ export async function* readTraceFileBatches(
     if (err instanceof TraceInputError) throw err;
     throw new TraceInputError(`${file}: cannot read: ${(err as Error).message}`, file);
   } finally {
-    lines.close();
+    await lines.return(undefined);
     stream.destroy();
   }
 
@@ -201,7 +263,7 @@ export async function* readTraceFileBatches(
           file,
         );
       }
-      yield spansFromDocument(r.value);
+      yield convert(r.value, firstLine);
     } else if (heldDocs > 0) {
       yield* releaseAsJsonl();
     } else {
@@ -214,6 +276,10 @@ export async function* readTraceFileBatches(
       `${file}: skipped ${bad} of ${nonEmpty} lines (first at line ${firstBad}: ${firstBadReason})`,
     );
   }
+}
+
+function mib(bytes: number): string {
+  return bytes >= 1048576 ? `${Math.round(bytes / 1048576)} MiB` : `${bytes} bytes`;
 }
 
 /** Read several files in order, in batches (see `readTraceFileBatches`). */
@@ -244,6 +310,15 @@ export async function readTraceFile(file: string, options: ReadOptions = {}): Pr
  * @param source names the input in error messages
  */
 export function parseTraceText(text: string, source: string): TraceSpan[] {
+  try {
+    return parseText(text, source);
+  } catch (err) {
+    if (err instanceof TraceDataError) throw new TraceInputError(`${source}: ${err.message}`, source);
+    throw err;
+  }
+}
+
+function parseText(text: string, source: string): TraceSpan[] {
   const r = tryParse(text);
   if (r.ok) {
     if (detectFormat(r.value) === undefined)

@@ -5,7 +5,7 @@
  */
 import type { TraceSpan } from './model';
 import {
-  analyseTraces,
+  analyzeTraces,
   type Call,
   type Finding,
   type FindingType,
@@ -13,6 +13,7 @@ import {
   type TraceAnalysis,
   type UnitInstance,
 } from './findings';
+import { round3 } from './finding';
 
 /** Network use of one function towards one server over one protocol. */
 export interface ServerUsage {
@@ -77,8 +78,6 @@ export interface FindingSummary {
   example: Finding;
 }
 
-const round3 = (n: number): number => Math.round(n * 1000) / 1000;
-
 /** Length of the union of intervals, each clipped to [lo, hi]. */
 function unionWithin(intervals: Array<[number, number]>, lo: number, hi: number): number {
   const clipped = intervals
@@ -118,7 +117,7 @@ function addInstance(acc: Accumulator, u: UnitInstance): void {
   const perServer = new Map<string, { usage: ServerUsage; intervals: Array<[number, number]> }>();
   for (const c of u.calls) {
     acc.exchanges += c.roundTrips;
-    all.push(...c.network);
+    for (const iv of c.network) all.push(iv);
     const key = `${c.server}\u0000${c.protocol}`;
     let entry = perServer.get(key);
     if (entry === undefined) {
@@ -126,7 +125,7 @@ function addInstance(acc: Accumulator, u: UnitInstance): void {
       perServer.set(key, entry);
     }
     entry.usage.exchanges += c.roundTrips;
-    entry.intervals.push(...c.network);
+    for (const iv of c.network) entry.intervals.push(iv);
   }
   acc.networkTimeMs += unionWithin(all, u.startMs, u.endMs);
   for (const [key, { usage, intervals }] of perServer) {
@@ -138,7 +137,7 @@ function addInstance(acc: Accumulator, u: UnitInstance): void {
     total.exchanges += usage.exchanges;
     total.timeMs += unionWithin(intervals, u.startMs, u.endMs);
   }
-  acc.findings.push(...u.findings);
+  for (const f of u.findings) acc.findings.push(f); // no spread: a unit may hold more than a call's arguments
 }
 
 /** Aggregate an analysis into the report, per function or entry span name (and service). */
@@ -186,17 +185,17 @@ export function buildReport(analysis: TraceAnalysis): Report {
   return { functions };
 }
 
-/** Analyse spans and build the report in one step. */
+/** Analyze spans and build the report in one step. */
 export function reportFromSpans(
   spans: Iterable<TraceSpan>,
   thresholds: Partial<ReportThresholds> = {},
 ): { report: Report; analysis: TraceAnalysis } {
-  const analysis = analyseTraces(spans, thresholds);
+  const analysis = analyzeTraces(spans, thresholds);
   return { report: buildReport(analysis), analysis };
 }
 
 /** Findings grouped by type, function, servers and operations, largest total savings first. */
-export function summariseFindings(findings: Iterable<Finding>): FindingSummary[] {
+export function summarizeFindings(findings: Iterable<Finding>): FindingSummary[] {
   const groups = new Map<string, Finding[]>();
   for (const f of findings) {
     const key = [f.type, f.service ?? '', f.function, f.server, f.operation].join('\u0000');
@@ -214,7 +213,7 @@ export function summariseFindings(findings: Iterable<Finding>): FindingSummary[]
       server: example.server,
       operation: example.operation,
       occurrences: new Set(list.map((f) => `${f.traceId}/${f.unitSpanId}`)).size,
-      maxCount: Math.max(...list.map((f) => f.count)),
+      maxCount: list.reduce((m, f) => Math.max(m, f.count), 0),
       meanSavingsMs: round3(total / list.length),
       maxSavingsMs: example.estimatedSavingsMs,
       totalSavingsMs: round3(total),

@@ -5,7 +5,9 @@
 import { GapAccumulator, type GapsResult } from '../analysis/gaps';
 import { parseCommandArgs } from './args';
 import { INPUT_OPTIONS, INPUT_USAGE, describeInputs, loadTraceBatches, traceInputsFromArgs } from './inputs';
-import { formatMs, paint, renderGapsTable, shouldColor } from './table';
+import { renderGapsTable } from '../render/gaps-table';
+import { toJson } from '../render/json';
+import { formatMs, inert, paint, shouldColor } from '../render/terminal';
 
 export const GAPS_USAGE = `usage: sockscope gaps ${INPUT_USAGE} [--json] [--fail-on-uncovered]
 
@@ -53,8 +55,10 @@ function headline(result: GapsResult, color: boolean): string {
   } else {
     lines.push(
       paint('Biggest blind spot: ', 'bold', color) +
-        `${top.callerPackage} -> ${top.protocol} ${top.server}: ${top.uncovered} uncovered exchange${top.uncovered === 1 ? '' : 's'}, ` +
-        `${formatMs(top.uncoveredTimeMs)}. ${top.suggestion}`,
+        inert(
+          `${top.callerPackage} -> ${top.protocol} ${top.server}: ${top.uncovered} uncovered exchange${top.uncovered === 1 ? '' : 's'}, ` +
+            `${formatMs(top.uncoveredTimeMs)}. ${top.suggestion}`,
+        ),
     );
   }
   return lines.join('\n') + '\n\n';
@@ -81,7 +85,7 @@ export async function runGaps(argv: string[], io: Partial<GapsIO> = {}): Promise
   }
   const inputs = traceInputsFromArgs('gaps', args);
   const json = args.values.json === true;
-  const warn = (w: string): void => void stderr.write(`sockscope gaps: warning: ${w}\n`);
+  const warn = (w: string): void => void stderr.write(`sockscope gaps: warning: ${inert(w)}\n`);
 
   const acc = new GapAccumulator();
   for await (const batch of loadTraceBatches(inputs, { onWarning: warn })) {
@@ -93,7 +97,7 @@ export async function runGaps(argv: string[], io: Partial<GapsIO> = {}): Promise
 
   let note: string | undefined;
   if (sockscopeSpans === 0) {
-    note = `No sockscope spans found in ${describeInputs(inputs)} (${spans} span${spans === 1 ? '' : 's'} read).\n${REGISTER_HINT}\n`;
+    note = `No sockscope spans found in ${inert(describeInputs(inputs))} (${spans} span${spans === 1 ? '' : 's'} read).\n${REGISTER_HINT}\n`;
   } else if (result.totals.exchanges === 0) {
     note =
       `${sockscopeSpans} sockscope span${sockscopeSpans === 1 ? '' : 's'} found but no exchange spans: ` +
@@ -101,7 +105,7 @@ export async function runGaps(argv: string[], io: Partial<GapsIO> = {}): Promise
   }
 
   if (json) {
-    stdout.write(`${JSON.stringify(result)}\n`);
+    stdout.write(`${toJson(result)}\n`);
     if (note !== undefined) stderr.write(note);
   } else if (note !== undefined) {
     stdout.write(note);

@@ -2,7 +2,7 @@
  * Where `sockscope gaps` and `sockscope report` get their spans: trace files, Jaeger's query API,
  * Zipkin's API. Shared so both commands accept the same inputs and report the same errors.
  *
- * For a command that reads traces (the report engineer's `runReport`, for instance):
+ * For a command that reads traces (as `runReport` does):
  *
  * ```ts
  * const args = parseCommandArgs('report', argv, { ...INPUT_OPTIONS, json: { type: 'boolean' } });
@@ -16,7 +16,13 @@
  * `main.ts` prints either as one stderr line and exits 2.
  */
 import type { TraceSpan } from '../analysis/model';
-import { TraceInputError, readTraceFileBatches, spansFromDocument, detectFormat } from '../analysis/read';
+import {
+  TraceDataError,
+  TraceInputError,
+  readTraceFileBatches,
+  spansFromDocument,
+  detectFormat,
+} from '../analysis/read';
 import {
   UsageError,
   parseDuration,
@@ -121,6 +127,38 @@ export function apiUrl(base: string, path: string, params: Record<string, string
   return url;
 }
 
+/**
+ * The most a Jaeger or Zipkin answer may hold, in bytes: the answer is parsed whole, and a string
+ * past V8's limit (about 512 MiB) cannot be built at all. Past it the command stops with one line
+ * saying so (use `--limit`/`--lookback` to ask for less).
+ */
+export const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+/** An error answer is read only this far: enough for the server's explanation. */
+const MAX_ERROR_BODY_BYTES = 4096;
+
+/**
+ * The body as text, read as it streams in and abandoned past `max` bytes (the connection is
+ * cancelled), so memory stays bounded whatever the server sends; `truncated` says it went past.
+ */
+async function readCapped(res: Response, max: number): Promise<{ text: string; truncated: boolean }> {
+  if (res.body === null) return { text: '', truncated: false };
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (size + value.byteLength > max) {
+      chunks.push(value.subarray(0, max - size));
+      await reader.cancel().catch(() => undefined);
+      return { text: Buffer.concat(chunks).toString('utf8'), truncated: true };
+    }
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
+}
+
 function oneLine(s: string, max = 200): string {
   const t = s.replace(/\s+/g, ' ').trim();
   return t.length > max ? `${t.slice(0, max)}...` : t;
@@ -141,7 +179,20 @@ async function fetchJson(what: string, url: URL, timeoutMs: number): Promise<unk
     const why = e.cause?.code ?? e.cause?.message ?? e.message;
     throw new TraceInputError(`${where}: cannot connect (${why})`, where);
   }
-  const text = await res.text().catch(() => '');
+  let body: { text: string; truncated: boolean };
+  try {
+    body = await readCapped(res, res.ok ? MAX_RESPONSE_BYTES : MAX_ERROR_BODY_BYTES);
+  } catch (err) {
+    if (!res.ok) body = { text: '', truncated: false };
+    else throw new TraceInputError(`${where}: the answer broke off (${(err as Error).message})`, where);
+  }
+  const text = body.text;
+  if (res.ok && body.truncated) {
+    throw new TraceInputError(
+      `${where}: the answer is larger than ${MAX_RESPONSE_BYTES / 1048576} MiB; ask for fewer traces with --limit or --lookback`,
+      where,
+    );
+  }
   if (!res.ok) {
     // Jaeger explains its errors in {"errors":[{"msg": ...}]}; Zipkin in plain text.
     let detail = '';
@@ -177,7 +228,17 @@ export async function fetchJaeger(src: ApiSource, timeoutMs = 30_000): Promise<T
       `Jaeger at ${url.origin}${url.pathname}: the answer is not Jaeger JSON`,
       src.url,
     );
-  return spansFromDocument(body);
+  return convertAnswer(body, `Jaeger at ${url.origin}${url.pathname}`);
+}
+
+/** The spans of an API answer; a value no trace can have is reported against the API. */
+function convertAnswer(body: unknown, where: string): TraceSpan[] {
+  try {
+    return spansFromDocument(body);
+  } catch (err) {
+    if (err instanceof TraceDataError) throw new TraceInputError(`${where}: ${err.message}`, where);
+    throw err;
+  }
 }
 
 /** Spans from Zipkin's API (`GET /api/v2/traces`), as one batch. */
@@ -194,7 +255,7 @@ export async function fetchZipkin(src: ApiSource, timeoutMs = 30_000): Promise<T
       `Zipkin at ${url.origin}${url.pathname}: the answer is not Zipkin v2 JSON`,
       src.url,
     );
-  return spansFromDocument(body);
+  return convertAnswer(body, `Zipkin at ${url.origin}${url.pathname}`);
 }
 
 /**

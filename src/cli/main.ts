@@ -6,8 +6,7 @@
  */
 import { UsageError } from './args';
 import { TraceInputError } from '../analysis/read';
-
-type Runner = (argv: string[]) => Promise<number>;
+import { inert } from '../render/inert';
 
 export const USAGE = `usage: sockscope <command> [options]
 
@@ -28,23 +27,6 @@ function version(): string {
   return (require('../../package.json') as { version: string }).version;
 }
 
-/**
- * Load a command module only when it runs, so a missing or broken sibling command never stops
- * the others (report and demo are written separately).
- */
-export function loadCommand(module: string, exportName: string): Runner | undefined {
-  let mod: Record<string, unknown>;
-  try {
-    mod = require(module) as Record<string, unknown>;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'MODULE_NOT_FOUND' && e.message.includes(module)) return undefined;
-    throw err;
-  }
-  const fn = mod[exportName];
-  return typeof fn === 'function' ? (fn as Runner) : undefined;
-}
-
 async function dispatch(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -62,15 +44,9 @@ async function dispatch(argv: string[]): Promise<number> {
     case 'gaps':
       return (await import('./gaps')).runGaps(rest);
     case 'report':
-    case 'demo': {
-      const run =
-        command === 'report' ? loadCommand('./report', 'runReport') : loadCommand('./demo', 'runDemo');
-      if (run === undefined) {
-        process.stderr.write(`sockscope: ${command} is not available yet\n`);
-        return 2;
-      }
-      return run(rest);
-    }
+      return (await import('./report')).runReport(rest);
+    case 'demo':
+      return (await import('./demo')).runDemo(rest);
     default:
       throw new UsageError(`unknown command '${command}': use gaps, report or demo (see sockscope --help)`);
   }
@@ -82,11 +58,11 @@ export async function main(argv: string[]): Promise<number> {
     return await dispatch(argv);
   } catch (err) {
     if (err instanceof UsageError || err instanceof TraceInputError) {
-      process.stderr.write(`sockscope: ${err.message.split('\n')[0]}\n`);
+      process.stderr.write(`sockscope: ${inert(err.message.split('\n')[0])}\n`);
       return 2;
     }
     const e = err as Error;
-    process.stderr.write(`sockscope: ${(e?.message ?? String(err)).split('\n')[0]}\n`);
+    process.stderr.write(`sockscope: ${inert((e?.message ?? String(err)).split('\n')[0])}\n`);
     if (process.env.SOCKSCOPE_DEBUG) process.stderr.write(`${e?.stack}\n`);
     return 2;
   }

@@ -8,13 +8,12 @@ import { DEFAULT_THRESHOLDS, resolveThresholds, type ReportThresholds } from '..
 import type { TraceSpan } from '../analysis/model';
 import { TraceInputError } from '../analysis/read';
 import { reportFromSpans } from '../analysis/report';
-import { renderHtml } from '../report/html';
+import { HTML_DEFAULTS, renderHtml } from '../report/html';
 import { renderText } from '../report/text';
 import { UsageError, parseCommandArgs, parsePositiveInt, stringOption } from './args';
 import { INPUT_OPTIONS, INPUT_USAGE, describeInputs, loadTraceBatches, traceInputsFromArgs } from './inputs';
-import { shouldColor } from './table';
-
-export const DEFAULT_HTML_TRACES = 20;
+import { toJson } from '../render/json';
+import { inert, shouldColor } from '../render/terminal';
 
 export const REPORT_USAGE = `usage: sockscope report ${INPUT_USAGE}
          [--json] [--html FILE] [--min-savings MS] [--serial-gap MS] [--n-plus-one N] [--html-traces N]
@@ -25,7 +24,7 @@ first. Inputs as for sockscope gaps (trace files, --jaeger, --zipkin).
 
   --json             print {"functions":[{"name","calls","exchanges","networkTimeMs","wallTimeMs","byServer","findings"}]}
   --html FILE        also write a self-contained HTML page with a waterfall per trace
-  --html-traces N    waterfalls drawn in the page (default ${DEFAULT_HTML_TRACES})
+  --html-traces N    waterfalls drawn in the page (default ${HTML_DEFAULTS.maxTraces})
   --min-savings MS   report findings estimated to save at least MS ms (default ${DEFAULT_THRESHOLDS.minSavingsMs})
   --serial-gap MS    serial: longest idle gap between calls made one after another (default ${DEFAULT_THRESHOLDS.serialMaxGapMs})
   --n-plus-one N     n+1: repetitions needed, at least 2 (default ${DEFAULT_THRESHOLDS.nPlusOneMin})
@@ -84,16 +83,17 @@ async function run(argv: string[], io: ReportIO): Promise<number> {
   if (html === '') throw new UsageError('report: --html needs a file name');
   const htmlTracesText = stringOption(args.values, 'html-traces');
   const maxTraces =
-    htmlTracesText === undefined ? DEFAULT_HTML_TRACES : parsePositiveInt('--html-traces', htmlTracesText);
+    htmlTracesText === undefined ? undefined : parsePositiveInt('--html-traces', htmlTracesText);
   const inputs = traceInputsFromArgs('report', args);
 
   // A trace's spans can be anywhere in the input, so the report holds them all (see docs/report.md).
   const spans: TraceSpan[] = [];
-  const onWarning = (w: string): void => void io.stderr.write(`sockscope: warning: ${w}\n`);
+  const onWarning = (w: string): void => void io.stderr.write(`sockscope: warning: ${inert(w)}\n`);
   for await (const batch of loadTraceBatches(inputs, { onWarning })) {
     for (const s of batch) spans.push(s);
   }
   const { report, analysis } = reportFromSpans(spans, thresholds);
+  for (const w of analysis.warnings) onWarning(w);
   if (html !== undefined) {
     const page = renderHtml(report, analysis, { sources: [describeInputs(inputs)], maxTraces });
     try {
@@ -102,9 +102,9 @@ async function run(argv: string[], io: ReportIO): Promise<number> {
       throw new UsageError(`report: cannot write ${html}: ${(err as Error).message}`);
     }
   }
-  if (args.values.json === true) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (args.values.json === true) io.stdout.write(`${toJson(report, 2)}\n`);
   else io.stdout.write(renderText(report, analysis, { color: shouldColor(io.stdout, io.env) }));
-  if (html !== undefined) io.stderr.write(`sockscope: wrote ${html}\n`);
+  if (html !== undefined) io.stderr.write(`sockscope: wrote ${inert(html)}\n`);
   return 0;
 }
 
@@ -122,7 +122,7 @@ export async function runReport(argv: string[], io: Partial<ReportIO> = {}): Pro
     return await run(argv, full);
   } catch (err) {
     if (err instanceof UsageError || err instanceof TraceInputError || err instanceof RangeError) {
-      full.stderr.write(`sockscope: ${err.message.split('\n')[0]}\n`);
+      full.stderr.write(`sockscope: ${inert(err.message.split('\n')[0])}\n`);
       return 2;
     }
     throw err;

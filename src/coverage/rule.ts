@@ -1,14 +1,9 @@
 /**
  * The coverage rule, in one place: both `SocketCoverageProcessor` (at run time) and the trace
  * analysis (`sockscope gaps`, `sockscope report`) decide "is this exchange already described by an
- * upstream instrumentation?" with these functions, so the two can never disagree.
- *
- * Covered means an upstream CLIENT or PRODUCER span (any scope but sockscope's) describes the same
- * round trip, by either rule:
- *  1. parent rule: it is the exchange's parent (it was active at the exchange's first write);
- *  2. sibling rule: it has the same parent as the exchange, overlaps it in time and names the same
- *     server; an upstream span naming no server counts only when it is the only upstream client
- *     span open under that parent at the time.
+ * upstream instrumentation?" with these functions, so the two can never disagree. The rule itself
+ * (parent rule, sibling rule, what never covers) is stated once, in docs/gap-analysis.md
+ * ("What covered means").
  */
 import { sameServer, serverKeys } from '../spans/server-key';
 

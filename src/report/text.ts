@@ -3,8 +3,8 @@
  * by server and protocol and the share of wall time on the network, then its findings, largest
  * savings first (grouped over traces: one line per kind of finding).
  */
-import { summariseFindings, type FunctionReport, type Report, type TraceAnalysis } from '../analysis/report';
-import { formatMs, paint, renderTable, type Cell, type Colour } from '../cli/table';
+import { summarizeFindings, type FunctionReport, type Report, type TraceAnalysis } from '../analysis/report';
+import { formatMs, inert, paint, perCall, renderTable, type Cell, type Colour } from '../render/terminal';
 
 export interface TextOptions {
   /** ANSI colour (the CLI decides: a TTY and no NO_COLOR). */
@@ -12,18 +12,6 @@ export interface TextOptions {
 }
 
 const FINDING_COLOURS: Record<string, Colour> = { 'n+1': 'red', serial: 'yellow', duplicate: 'yellow' };
-
-/** Control characters from a trace file could drive the terminal (escape sequences): show them inert. */
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-export function clean(text: string): string {
-  return text.replace(CONTROL, '\ufffd');
-}
-
-function perCall(total: number, calls: number): string {
-  const v = total / Math.max(1, calls);
-  return Number.isInteger(v) ? String(v) : v.toFixed(1);
-}
 
 function indent(text: string, by = '  '): string {
   return text
@@ -42,7 +30,7 @@ const KIND_LABELS: Record<FunctionReport['kind'], string> = {
 function functionBlock(f: FunctionReport, color: boolean): string {
   const calls = Math.max(1, f.calls);
   const share = `${(f.networkShare * 100).toFixed(0)}%`;
-  const title = `${clean(f.name)}${f.service ? ` [${clean(f.service)}]` : ''}`;
+  const title = `${inert(f.name)}${f.service ? ` [${inert(f.service)}]` : ''}`;
   const parts = [
     `${paint(title, 'bold', color)} (${KIND_LABELS[f.kind]})`,
     `  ${f.calls} call${f.calls === 1 ? '' : 's'}, ${perCall(f.exchanges, f.calls)} exchanges per call, ` +
@@ -50,8 +38,8 @@ function functionBlock(f: FunctionReport, color: boolean): string {
   ];
   if (f.byServer.length > 0) {
     const rows: Cell[][] = f.byServer.map((s) => [
-      clean(s.server),
-      clean(s.protocol),
+      inert(s.server),
+      inert(s.protocol),
       String(s.exchanges),
       formatMs(s.timeMs),
       formatMs(s.timeMs / calls),
@@ -65,12 +53,12 @@ function functionBlock(f: FunctionReport, color: boolean): string {
     ];
     parts.push(indent(renderTable(columns, rows, { color })));
   }
-  const summaries = summariseFindings(f.findings);
+  const summaries = summarizeFindings(f.findings);
   if (summaries.length > 0) {
     const rows: Cell[][] = summaries.map((s) => [
       { text: s.type, colour: FINDING_COLOURS[s.type] },
-      clean(s.operation),
-      clean(s.server),
+      inert(s.operation),
+      inert(s.server),
       `x${s.maxCount}`,
       `${s.occurrences}/${f.calls}`,
       `~${formatMs(s.meanSavingsMs)}`,

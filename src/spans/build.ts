@@ -7,8 +7,8 @@ import {
   type SpanContext,
   type Tracer,
 } from '@opentelemetry/api';
-import type { Exchange } from '../tap/exchange';
-import { digest, digestString } from '../tap/request-hash';
+import type { ExchangeRecord } from './exchange-record';
+import { digest, digestString } from './request-hash';
 import { STATUS_SOCKET_FAILED, failSpan, type FailureStatus } from './errors';
 import * as sc from './semconv';
 
@@ -30,7 +30,7 @@ export interface PeerInfo {
  */
 export function emitExchangeSpan(
   tracer: Tracer,
-  ex: Exchange,
+  ex: ExchangeRecord,
   peer: PeerInfo,
   protocol: { name: string; version: string | undefined } | undefined,
   coveredBy: string | undefined,

@@ -30,7 +30,8 @@ export const ATTR_TLS_CIPHER = 'tls.cipher';
 export const ATTR_TLS_SERVER_NAME = 'tls.server.name';
 export const ATTR_TLS_NEXT_PROTOCOL = 'tls.next_protocol';
 export const ATTR_TLS_ESTABLISHED = 'tls.established';
-// Older names some instrumentations still emit; read (never written) by the coverage rule.
+// Older names some instrumentations still emit. sockscope never writes them; the analysis reads
+// them to name an upstream span's server (src/analysis/attributes.ts).
 export const ATTR_NET_PEER_NAME = 'net.peer.name';
 export const ATTR_NET_PEER_PORT = 'net.peer.port';
 
@@ -66,3 +67,25 @@ export const SCOPE_NAME = 'sockscope';
  * `operation` for unrecognised bytes.
  */
 export const ATTR_SOCKSCOPE_PHASE = 'sockscope.phase';
+
+// Names the analysis reads from other instrumentations' spans and never writes: older
+// semantic-convention spellings that current instrumentations still emit, and the resource's service.
+export { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+export const ATTR_NET_HOST_PORT = 'net.host.port';
+export const ATTR_DB_SYSTEM = 'db.system';
+export const ATTR_DB_OPERATION = 'db.operation';
+export const ATTR_MESSAGING_OPERATION = 'messaging.operation';
+export const ATTR_HTTP_METHOD = 'http.method';
+export const ATTR_HTTP_STATUS_CODE = 'http.status_code';
+export const ATTR_RPC_SYSTEM = 'rpc.system';
+export const ATTR_RPC_METHOD = 'rpc.method';
+
+// Tags the Jaeger and Zipkin exporters write for span fields that OTLP carries natively (read only).
+export const TAG_SPAN_KIND = 'span.kind';
+export const TAG_ERROR = 'error';
+export const TAG_OTEL_SCOPE_NAME = 'otel.scope.name';
+export const TAG_OTEL_SCOPE_VERSION = 'otel.scope.version';
+export const TAG_OTEL_LIBRARY_NAME = 'otel.library.name';
+export const TAG_OTEL_LIBRARY_VERSION = 'otel.library.version';
+export const TAG_OTEL_STATUS_CODE = 'otel.status_code';
+export const TAG_OTEL_STATUS_DESCRIPTION = 'otel.status_description';

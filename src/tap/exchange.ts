@@ -1,13 +1,14 @@
 import type { Attributes, Context, SpanContext } from '@opentelemetry/api';
 import type { UpstreamSpan } from '../coverage/rule';
 import type { RequestInfo } from '../protocols/types';
-import type { HashState } from './request-hash';
+import type { ExchangeRecord } from '../spans/exchange-record';
+import type { HashState } from '../spans/request-hash';
 
 /**
  * One request/response round trip on a socket, from its first write to its last received byte.
  * Its span is created only when it ends: by then its name, coverage and whether to emit it are known.
  */
-export class Exchange {
+export class Exchange implements ExchangeRecord {
   /** Bytes sent and received in this exchange. */
   bytesSent = 0;
   bytesReceived = 0;

@@ -15,7 +15,7 @@ import type { ExchangeForCoverage } from '../coverage/rule';
 import { Exchange } from './exchange';
 import type { ProtocolParser, RequestInfo, ResponseInfo } from '../protocols/types';
 import { ProtocolDetector, type Detected } from './protocol-detection';
-import { newHash, newHttpHash, updateHash, updateHttpHash, type HttpHashState } from './request-hash';
+import { newHash, newHttpHash, updateHash, updateHttpHash, type HttpHashState } from '../spans/request-hash';
 import { peerKeys } from '../spans/server-key';
 import { emitExchangeSpan, linkTarget, type PeerInfo } from '../spans/build';
 import {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   NO_OFFICIAL_INSTRUMENTATION,
@@ -11,13 +11,18 @@ import {
 
 /** The instrumentation names the installed metapackage bundles (its `InstrumentationMap`). */
 function bundledInstrumentations(): Set<string> {
-  // The package exports no package.json: find utils.js beside its main entry (build/src/index.js).
+  // The package exports no package.json: find its utils module beside its main entry
+  // (build/src/utils.js on the 2.x line, dist/utils.cjs on the 3.x line).
   const main = require.resolve('@opentelemetry/auto-instrumentations-node');
-  const src = readFileSync(join(dirname(main), 'utils.js'), 'utf8');
+  const file = ['utils.js', 'utils.cjs'].map((f) => join(dirname(main), f)).find((f) => existsSync(f));
+  assert.ok(file, `auto-instrumentations-node has a utils module beside ${main}`);
+  const src = readFileSync(file, 'utf8');
   const start = src.indexOf('InstrumentationMap = {');
-  assert.ok(start >= 0, 'utils.js still has an InstrumentationMap');
+  assert.ok(start >= 0, 'its utils module still has an InstrumentationMap');
   const body = src.slice(start, src.indexOf('};', start));
-  return new Set([...body.matchAll(/'(@opentelemetry\/instrumentation-[^']+)'\s*:/g)].map((m) => m[1]));
+  return new Set(
+    [...body.matchAll(/['"](@opentelemetry\/instrumentation-[^'"]+)['"]\s*:/g)].map((m) => m[1]!),
+  );
 }
 
 // Bundled instrumentations that describe no outgoing client call (servers, frameworks, loggers,

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatMs, renderGapsTable, renderTable, shouldColor } from '../../src/cli/table';
+import { renderGapsTable } from '../../src/render/gaps-table';
+import { formatMs, renderTable, shouldColor } from '../../src/render/terminal';
 
 test('colour is used only on a TTY, and never when NO_COLOR is set', () => {
   assert.equal(shouldColor({ isTTY: true }, {}), true);

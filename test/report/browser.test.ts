@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { reportFromSpans } from '../../src/analysis/report';
+import { reportFromSpans, summarizeFindings, type TraceAnalysis } from '../../src/analysis/report';
+import { isExchangeSpan } from '../../src/analysis/exchanges';
 import { renderHtml } from '../../src/report/html';
 import { HOSTILE_NAME, shopTraces } from './sample';
 
@@ -24,13 +25,16 @@ const skip =
 
 let browser: Browser | undefined;
 let page: Page;
+let analysis: TraceAnalysis;
 const dialogs: string[] = [];
 const pageErrors: string[] = [];
 
 before(async () => {
   if (skip) return;
   assert.ok(haveChromium, `${CHROMIUM} is required in CI (apt-get install -y chromium)`);
-  const { report, analysis } = reportFromSpans(shopTraces().spans());
+  const result = reportFromSpans(shopTraces().spans());
+  const report = result.report;
+  analysis = result.analysis;
   mkdirSync(ARTIFACTS, { recursive: true });
   const file = resolve(ARTIFACTS, 'report.html');
   writeFileSync(file, renderHtml(report, analysis, { sources: ['shop-traces.jsonl'] }));
@@ -99,6 +103,72 @@ test('a span named like a script tag shows as text and nothing from the trace ru
   assert.deepEqual(dialogs, [], 'no alert() ran');
   assert.deepEqual(pageErrors, []);
 });
+
+test(
+  'the findings table shows one row per kind of finding, as the analysis summarises them',
+  { skip },
+  async () => {
+    const rows = await page
+      .locator('#findings tr.finding')
+      .evaluateAll((trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim() ?? '')),
+      );
+    const expected = summarizeFindings(analysis.findings);
+    assert.equal(rows.length, expected.length);
+    rows.forEach((cells, i) => {
+      const e = expected[i];
+      assert.deepEqual(cells.slice(0, 6), [
+        e.type,
+        e.function,
+        e.operation,
+        e.server,
+        String(e.occurrences),
+        String(e.maxCount),
+      ]);
+    });
+    assert.deepEqual(rows[0].slice(0, 4), [
+      'n+1',
+      'OrderService.load',
+      'postgresql SELECT',
+      'orders-db:5432',
+    ]);
+  },
+);
+
+test(
+  'each exchange bar sits in its track where its start falls in the trace, as wide as it lasts',
+  { skip },
+  async () => {
+    const trace = page.locator('.trace').first();
+    const traceId = (await trace.getAttribute('data-trace')) ?? '';
+    const spans = analysis.traces.get(traceId) ?? [];
+    const t0 = Math.min(...spans.map((x) => x.startMs));
+    const total = Math.max(...spans.map((x) => x.endMs)) - t0;
+    const exchanges = spans.filter(isExchangeSpan);
+    assert.ok(exchanges.length > 5);
+    for (const ex of exchanges) {
+      const box = await trace.locator(`.bar[data-span="${ex.spanId}"]`).evaluate((bar) => {
+        const b = bar.getBoundingClientRect();
+        const t = (bar.parentElement as typeof bar).getBoundingClientRect();
+        return { left: b.left - t.left, width: b.width, track: t.width };
+      });
+      const left = ((ex.startMs - t0) / total) * box.track;
+      const width = ((ex.endMs - ex.startMs) / total) * box.track;
+      assert.ok(Math.abs(box.left - left) <= 1, `${ex.name} starts at ${box.left}px, expected ${left}px`);
+      // Very short bars may be drawn with a minimum width.
+      assert.ok(box.width >= width - 1, `${ex.name} is ${box.width}px wide, expected at least ${width}px`);
+    }
+    // The n+1 loop: bars one after another, left to right.
+    const n1 = await trace
+      .locator('.bar.f.n1')
+      .evaluateAll((bars) => bars.map((b) => b.getBoundingClientRect().left));
+    assert.ok(n1.length >= 6);
+    assert.deepEqual(
+      [...n1].sort((a, b) => a - b),
+      n1,
+    );
+  },
+);
 
 test('a screenshot of the page is saved as a test artifact', { skip }, async () => {
   const path = resolve(ARTIFACTS, 'report.png');

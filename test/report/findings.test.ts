@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DEFAULT_THRESHOLDS,
-  analyseTraces,
-  findFindings,
+  analyzeTraces,
+  detectFindings,
   resolveThresholds,
   type Finding,
 } from '../../src/analysis/findings';
@@ -41,7 +41,7 @@ test('a loop of sequential SELECTs under one function is reported as n+1 with th
       }),
     );
   }
-  const findings = findFindings(rec.spans());
+  const findings = detectFindings(rec.spans());
   const nPlusOne = only(findings, 'n+1');
   assert.equal(nPlusOne.length, 1);
   assert.equal(nPlusOne[0].function, 'listOrders');
@@ -66,8 +66,8 @@ test('a loop shorter than the n+1 threshold is not n+1, and the threshold can be
       end: i * 5 + 4,
     });
   }
-  assert.equal(only(findFindings(rec.spans()), 'n+1').length, 0);
-  const lowered = only(findFindings(rec.spans(), { nPlusOneMin: 3 }), 'n+1');
+  assert.equal(only(detectFindings(rec.spans()), 'n+1').length, 0);
+  const lowered = only(detectFindings(rec.spans(), { nPlusOneMin: 3 }), 'n+1');
   assert.equal(lowered.length, 1);
   assert.equal(lowered[0].count, 3);
 });
@@ -78,7 +78,7 @@ test('concurrent repeats of one operation are not n+1', () => {
   for (let i = 0; i < 8; i++) {
     rec.exchange(req, { protocol: 'postgresql', operation: 'SELECT', start: 1 + i * 0.1, end: 10 + i * 0.1 });
   }
-  assert.deepEqual(findFindings(rec.spans()), []);
+  assert.deepEqual(detectFindings(rec.spans()), []);
 });
 
 test('a loop over a traced helper that makes one call each is n+1 of the caller', () => {
@@ -88,7 +88,7 @@ test('a loop over a traced helper that makes one call each is n+1 of the caller'
     const helper = rec.fn('getAuthor', req, { start: i * 10, end: i * 10 + 8 });
     rec.exchange(helper, { protocol: 'postgresql', operation: 'SELECT', start: i * 10 + 1, end: i * 10 + 7 });
   }
-  const [finding] = findFindings(rec.spans());
+  const [finding] = detectFindings(rec.spans());
   assert.equal(finding.type, 'n+1');
   assert.equal(finding.function, 'GET /feed');
   assert.equal(finding.count, 5);
@@ -114,7 +114,7 @@ test('an instrumented call and the exchange it covers count as one call', () => 
     rec.upstream(req, PG, 'pg.query:SELECT', { server: 'db:5432', start: s + 5, end: s + 9 });
     rec.exchange(req, { protocol: 'postgresql', operation: 'SELECT', start: s + 6, end: s + 8 });
   }
-  const analysis = analyseTraces(rec.spans());
+  const analysis = analyzeTraces(rec.spans());
   const unit = analysis.units.find((u) => u.name === 'GET /users');
   assert.ok(unit);
   assert.equal(unit.calls.length, 10, 'ten calls, not twenty');
@@ -137,7 +137,7 @@ test('upstream client spans alone (no exchange spans recorded) are still calls',
       attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT' },
     });
   }
-  const [finding] = findFindings(rec.spans());
+  const [finding] = detectFindings(rec.spans());
   assert.equal(finding.type, 'n+1');
   assert.equal(finding.operation, 'postgresql SELECT');
 });
@@ -162,7 +162,7 @@ test('the same read sent twice to one server is a duplicate worth the repeat', (
     start: 30,
     end: 34,
   });
-  const [dup] = only(findFindings(rec.spans()), 'duplicate');
+  const [dup] = only(detectFindings(rec.spans()), 'duplicate');
   assert.equal(dup.function, 'GET /profile');
   assert.equal(dup.server, 'cache:6379');
   assert.equal(dup.operation, 'redis GET');
@@ -180,7 +180,7 @@ test('a read repeated after a write to the same server, or after an error, is no
   rec.exchange(req, { ...cache, operation: 'GET', hash: 'k1', start: 7, end: 9 });
   rec.exchange(req, { ...cache, operation: 'GET', hash: 'k2', start: 20, end: 22, error: true });
   rec.exchange(req, { ...cache, operation: 'GET', hash: 'k2', start: 23, end: 25 });
-  assert.deepEqual(only(findFindings(rec.spans()), 'duplicate'), []);
+  assert.deepEqual(only(detectFindings(rec.spans()), 'duplicate'), []);
 });
 
 test('the same request bytes in two different traces are not a duplicate', () => {
@@ -196,7 +196,7 @@ test('the same request bytes in two different traces are not a duplicate', () =>
       end: 5,
     });
   }
-  assert.deepEqual(findFindings(rec.spans()), []);
+  assert.deepEqual(detectFindings(rec.spans()), []);
 });
 
 test('a duplicate across two traced functions is reported once, at the function that holds both', () => {
@@ -228,7 +228,7 @@ test('a duplicate across two traced functions is reported once, at the function 
     start: 31,
     end: 35,
   });
-  const dups = only(findFindings(rec.spans()), 'duplicate');
+  const dups = only(detectFindings(rec.spans()), 'duplicate');
   assert.equal(dups.length, 1);
   assert.equal(dups[0].function, 'GET /dashboard');
   assert.equal(dups[0].count, 3);
@@ -247,7 +247,7 @@ test('independent reads made one after another are serial, with savings of runni
     start: 12.5,
     end: 17,
   });
-  const [serial] = findFindings(rec.spans());
+  const [serial] = detectFindings(rec.spans());
   assert.equal(serial.type, 'serial');
   assert.equal(serial.function, 'loadHome');
   assert.equal(serial.count, 2);
@@ -263,9 +263,9 @@ test('reads that already overlap, or that are far apart, are not serial', () => 
   rec.exchange(req, { protocol: 'postgresql', operation: 'SELECT', start: 2, end: 12 });
   rec.exchange(req, { protocol: 'redis', operation: 'GET', server: 'cache:6379', start: 5, end: 15 });
   rec.exchange(req, { protocol: 'redis', operation: 'GET', server: 'cache:6379', start: 100, end: 110 });
-  assert.deepEqual(findFindings(rec.spans()), []);
+  assert.deepEqual(detectFindings(rec.spans()), []);
   // With a longer gap tolerance, the third read could have joined the first two.
-  const [serial] = findFindings(rec.spans(), { serialMaxGapMs: 100 });
+  const [serial] = detectFindings(rec.spans(), { serialMaxGapMs: 100 });
   assert.equal(serial.type, 'serial');
   assert.equal(serial.count, 3);
   // Stages of 13 ms (the overlapping pair) and 10 ms; together they would take the longest, 10 ms.
@@ -285,7 +285,7 @@ test('writes and transaction statements on one connection are never serial', () 
   q('COMMIT', 13);
   q('INSERT', 20);
   q('UPDATE', 24);
-  assert.deepEqual(findFindings(rec.spans()), []);
+  assert.deepEqual(detectFindings(rec.spans()), []);
 });
 
 test('a pooled connection opening mid-request does not hide or create a serial finding', () => {
@@ -295,7 +295,7 @@ test('a pooled connection opening mid-request does not hide or create a serial f
   rec.exchange(req, { protocol: 'redis', operation: 'AUTH', server: 'cache:6379', start: 5, end: 7 });
   rec.exchange(req, { protocol: 'redis', operation: 'GET', server: 'cache:6379', start: 7, end: 10 });
   rec.exchange(req, { protocol: 'postgresql', operation: 'SELECT', start: 10, end: 15 });
-  const findings = findFindings(rec.spans());
+  const findings = detectFindings(rec.spans());
   assert.equal(findings.length, 1);
   assert.equal(findings[0].type, 'serial');
   assert.equal(findings[0].operation, 'redis GET, postgresql SELECT');
@@ -306,11 +306,11 @@ test('findings saving less than the minimum are dropped; the minimum can be chan
   const req = rec.request('GET /small', { start: 0, end: 10 });
   rec.exchange(req, { protocol: 'redis', operation: 'GET', server: 'cache:6379', start: 1, end: 1.4 });
   rec.exchange(req, { protocol: 'redis', operation: 'GET', server: 'cache:6379', start: 1.5, end: 1.9 });
-  assert.deepEqual(findFindings(rec.spans()), []);
-  const [f] = findFindings(rec.spans(), { minSavingsMs: 0.1 });
+  assert.deepEqual(detectFindings(rec.spans()), []);
+  const [f] = detectFindings(rec.spans(), { minSavingsMs: 0.1 });
   assert.equal(f.type, 'serial');
   assert.equal(f.estimatedSavingsMs, 0.4);
-  assert.equal(findFindings(rec.spans(), { minSavingsMs: 0 }).length, 1);
+  assert.equal(detectFindings(rec.spans(), { minSavingsMs: 0 }).length, 1);
 });
 
 test('the thresholds have documented defaults and reject nonsense', () => {
@@ -337,7 +337,7 @@ test('calls with no parent span are grouped in one unit and never make findings 
       end: i + 0.5,
     });
   }
-  const analysis = analyseTraces(rec.spans());
+  const analysis = analyzeTraces(rec.spans());
   assert.deepEqual(analysis.findings, []);
   assert.deepEqual(new Set(analysis.units.map((u) => u.name)), new Set(['(no parent span)']));
   assert.equal(analysis.units.length, 6);
@@ -356,7 +356,7 @@ test('repeats of a duplicate are reported only as the duplicate, not again as n+
       end: i * 3 + 2,
     });
   }
-  const findings = findFindings(rec.spans());
+  const findings = detectFindings(rec.spans());
   assert.deepEqual(
     findings.map((f) => [f.type, f.count, f.estimatedSavingsMs]),
     [['duplicate', 6, 10]],
@@ -371,7 +371,7 @@ test('with statement shapes known, n+1 counts only the statement repeated in the
   for (let i = 0; i < 5; i++) {
     rec.exchange(req, { ...sql, statement: 'item-by-id', hash: `i${i}`, start: 5 + i * 3, end: 7 + i * 3 });
   }
-  const [nPlusOne] = only(findFindings(rec.spans()), 'n+1');
+  const [nPlusOne] = only(detectFindings(rec.spans()), 'n+1');
   assert.equal(nPlusOne.count, 5);
   assert.equal(nPlusOne.estimatedSavingsMs, 8);
 });
@@ -396,7 +396,7 @@ test('upstream spans on a clock a millisecond off the exchanges do not hide an n
       end: s + 3.5,
     });
   }
-  const [finding] = findFindings(rec.spans());
+  const [finding] = detectFindings(rec.spans());
   assert.equal(finding.type, 'n+1');
   assert.equal(finding.count, 6);
 });
@@ -412,6 +412,6 @@ test('a database span without an operation attribute is named from its span name
       attributes: { 'db.system.name': 'postgresql' },
     });
   }
-  const [finding] = findFindings(rec.spans());
+  const [finding] = detectFindings(rec.spans());
   assert.equal(finding.operation, 'postgresql SELECT');
 });

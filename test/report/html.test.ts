@@ -28,6 +28,25 @@ test('attribute values from the trace cannot break out of their quotes', () => {
   assert.ok(!html.includes("GET'"));
 });
 
+test('bidi overrides and control characters from the trace are shown inert, not applied', () => {
+  const rec = new TraceRecorder('svc\u202e');
+  const req = rec.request('GET /\u202egnp.exe\u2066x\u2069', { start: 0, end: 10 });
+  rec.exchange(req, {
+    protocol: 'redis',
+    operation: 'GET',
+    server: '\u001b]0;t\u0007h\u200e:1',
+    start: 1,
+    end: 2,
+  });
+  const html = page(rec);
+  assert.equal(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.exec(html),
+    null,
+  );
+  assert.ok(html.includes('GET /\ufffdgnp.exe\ufffdx\ufffd'), 'the rest of the name is still shown');
+});
+
 test('the page is self-contained and only its own script may run', () => {
   const html = page();
   assert.ok(!/\s(src|href)="(https?:)?\/\//i.test(html), 'no external resources');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { reportFromSpans, summariseFindings } from '../../src/analysis/report';
+import { reportFromSpans, summarizeFindings } from '../../src/analysis/report';
 import { TraceRecorder } from '../helpers/spans';
 
 const PG = '@opentelemetry/instrumentation-pg';
@@ -126,7 +126,7 @@ test('findings of the same shape over many traces are summarised, largest total 
     rec.exchange(req, { ...dup, start: 60, end: 62 });
   }
   const { analysis } = reportFromSpans(rec.spans());
-  const [nPlusOne, duplicate] = summariseFindings(analysis.findings);
+  const [nPlusOne, duplicate] = summarizeFindings(analysis.findings);
   assert.equal(nPlusOne.type, 'n+1');
   assert.equal(nPlusOne.occurrences, 3);
   assert.equal(nPlusOne.maxCount, 5);

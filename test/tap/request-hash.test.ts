@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { digest, newHash, newHttpHash, updateHash, updateHttpHash } from '../../src/tap/request-hash';
+import { digest, newHash, newHttpHash, updateHash, updateHttpHash } from '../../src/spans/request-hash';
 
 function digestOf(text: string): string {
   const s = newHash();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { digest, newHash, updateHash } from '../../src/tap/request-hash';
+import { digest, newHash, updateHash } from '../../src/spans/request-hash';
 import * as sc from '../../src/spans/semconv';
 
 test('the literal attribute names on the exchange hot path are the semconv names', () => {
