@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
- 
+
 const { scenarios } = require('./scenarios') as { scenarios: Record<string, unknown> };
 
 const REPO = path.resolve(__dirname, '..', '..');
