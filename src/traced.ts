@@ -3,7 +3,8 @@
  * Each call runs inside an INTERNAL span carrying `sockscope.function`, so the report can group
  * the network calls made under it.
  */
-import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { failSpan, STATUS_FUNCTION_FAILED } from './spans/errors';
+import { SpanKind, trace, type Span } from '@opentelemetry/api';
 import { types } from 'node:util';
 import { ATTR_SOCKSCOPE_FUNCTION, SCOPE_NAME } from './spans/semconv';
 
@@ -23,15 +24,13 @@ export interface TracedDecorator {
   ): TypedPropertyDescriptor<T> | void;
 }
 
+/**
+ * `error.type` and a fixed status message: never the error's message or stack, which may hold
+ * URLs, tokens or user input (the privacy promise covers every span sockscope makes).
+ */
 function recordError(span: Span, err: unknown): void {
   try {
-    if (err instanceof Error) {
-      span.recordException(err);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
-    } else {
-      span.recordException(String(err));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
-    }
+    failSpan(span, err, STATUS_FUNCTION_FAILED);
   } catch {
     // Telemetry must never change the caller's behaviour.
   }

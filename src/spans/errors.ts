@@ -9,8 +9,13 @@ import * as sc from './semconv';
 export const STATUS_CONNECT_FAILED = 'connect failed';
 export const STATUS_SOCKET_FAILED = 'socket failed mid-exchange';
 export const STATUS_STREAM_FAILED = 'stream failed';
+/** A `traced()` function threw or rejected. */
+export const STATUS_FUNCTION_FAILED = 'function threw';
 export type FailureStatus =
-  typeof STATUS_CONNECT_FAILED | typeof STATUS_SOCKET_FAILED | typeof STATUS_STREAM_FAILED;
+  | typeof STATUS_CONNECT_FAILED
+  | typeof STATUS_SOCKET_FAILED
+  | typeof STATUS_STREAM_FAILED
+  | typeof STATUS_FUNCTION_FAILED;
 
 /** A code or class name: letters, digits, `_ . -`, bounded. Anything else is free text. */
 const ERROR_TYPE_SHAPE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
