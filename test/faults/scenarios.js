@@ -33,6 +33,19 @@ function watch(rec, socket, label = 'client') {
   return new Promise((resolve) => socket.on('close', () => setImmediate(resolve)));
 }
 
+/** A TLS server with the self-signed test certificate that never answers. */
+async function tlsServer() {
+  const server = tls.createServer(
+    {
+      key: fs.readFileSync(path.join(TLS_DIR, 'key.pem')),
+      cert: fs.readFileSync(path.join(TLS_DIR, 'cert.pem')),
+    },
+    () => {},
+  );
+  server.on('tlsClientError', () => {});
+  return { server, port: await listen(server) };
+}
+
 async function closedPort() {
   const s = net.createServer();
   const port = await listen(s);
@@ -113,15 +126,7 @@ const scenarios = {
   },
 
   async 'destroy during tls handshake'(rec) {
-    const server = tls.createServer(
-      {
-        key: fs.readFileSync(path.join(TLS_DIR, 'key.pem')),
-        cert: fs.readFileSync(path.join(TLS_DIR, 'cert.pem')),
-      },
-      () => {},
-    );
-    server.on('tlsClientError', () => {});
-    const port = await listen(server);
+    const { server, port } = await tlsServer();
     const s = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false });
     s.once('connect', () => s.destroy());
     await watch(rec, s);
@@ -129,15 +134,7 @@ const scenarios = {
   },
 
   async 'tls certificate failure'(rec) {
-    const server = tls.createServer(
-      {
-        key: fs.readFileSync(path.join(TLS_DIR, 'key.pem')),
-        cert: fs.readFileSync(path.join(TLS_DIR, 'cert.pem')),
-      },
-      () => {},
-    );
-    server.on('tlsClientError', () => {});
-    const port = await listen(server);
+    const { server, port } = await tlsServer();
     await watch(rec, tls.connect({ port, host: '127.0.0.1', servername: 'localhost' }));
     server.close();
   },

@@ -240,6 +240,8 @@ test(
     const shipped = fs.readdirSync(path.join(app, 'node_modules', 'sockscope', 'dist'));
     assert.ok(shipped.includes('index.js') && shipped.includes('register.mjs'), 'dist/ ships built');
 
+    fs.copyFileSync(path.join(__dirname, 'calls.mjs'), path.join(app, 'calls.mjs'));
+
     // 1. The README's SDK setup, verbatim, with spans going to a local OTLP receiver.
     const receiver = await startHttpReceiver();
     try {

@@ -5,22 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RecordedChunk } from '../helpers/recording-proxy';
 import { configure, reset, spans, waitFor } from '../helpers/otel';
 import { requireService } from '../helpers/services';
 import { HOST, exchanges } from '../integration/support';
 import { httpMethod } from '../../src/protocols/http-methods';
 import { replay, type Replay } from './replay';
+import { c, s, myPkt, myGreeting, myLogin, myOk } from './chunks';
 
 const SECRET = 'S3CR3TOPNAME';
-const c = (x: string | Buffer): RecordedChunk => ({
-  dir: 'client',
-  data: Buffer.from(x as string, 'latin1'),
-});
-const s = (x: string | Buffer): RecordedChunk => ({
-  dir: 'server',
-  data: Buffer.from(x as string, 'latin1'),
-});
 
 /** The secret (any case) appears in no request or response the parser reported. */
 function assertNoSecret(r: Replay): void {
@@ -93,27 +85,6 @@ test('PostgreSQL: a statement whose first word is no SQL keyword is _OTHER (simp
   ]);
   assertOther(extended, 'postgresql');
 });
-
-function myPkt(seq: number, payload: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([payload.length & 0xff, payload.length >> 8, 0, seq]), payload]);
-}
-const myGreeting = myPkt(
-  0,
-  Buffer.concat([
-    Buffer.from([10]),
-    Buffer.from('10.11.6-MariaDB\0'),
-    Buffer.alloc(4),
-    Buffer.from('12345678\0'),
-    Buffer.from([0xff, 0xf7, 8, 2, 0, 0xff, 0x81, 21]),
-    Buffer.alloc(10),
-    Buffer.from('123456789012\0mysql_native_password\0'),
-  ]),
-);
-const myLogin = myPkt(
-  1,
-  Buffer.concat([Buffer.from([0x0d, 0xa2, 0x0a, 0]), Buffer.alloc(28), Buffer.from('root\0\0')]),
-);
-const myOk = (seq: number): Buffer => myPkt(seq, Buffer.from([0, 0, 0, 2, 0, 0, 0]));
 
 test('MySQL: a COM_QUERY whose first word is no SQL keyword is _OTHER; an unknown command byte names nothing', () => {
   const r = replay([

@@ -6,15 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RecordedChunk } from '../helpers/recording-proxy';
 import { replay } from './replay';
+import { c, s, myPkt, myGreeting, myLogin, myOk } from './chunks';
 
-const c = (x: string | Buffer): RecordedChunk => ({
-  dir: 'client',
-  data: Buffer.from(x as string, 'latin1'),
-});
-const s = (x: string | Buffer): RecordedChunk => ({
-  dir: 'server',
-  data: Buffer.from(x as string, 'latin1'),
-});
 const resp = (...args: string[]): string =>
   `*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join('')}`;
 
@@ -133,28 +126,10 @@ test('MQTT: CONNECT is setup, PINGREQ heartbeat, DISCONNECT teardown, PUBLISH an
   );
 });
 
-function myPkt(seq: number, payload: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([payload.length & 0xff, payload.length >> 8, 0, seq]), payload]);
-}
-
 test('MySQL: the handshake response is setup, COM_PING heartbeat, COM_QUIT teardown, COM_QUERY an operation', () => {
-  const greeting = myPkt(
-    0,
-    Buffer.concat([
-      Buffer.from([10]),
-      Buffer.from('10.11.6-MariaDB\0'),
-      Buffer.alloc(4),
-      Buffer.from('12345678\0'),
-      Buffer.from([0xff, 0xf7, 8, 2, 0, 0xff, 0x81, 21]),
-      Buffer.alloc(10),
-      Buffer.from('123456789012\0mysql_native_password\0'),
-    ]),
-  );
-  const login = myPkt(
-    1,
-    Buffer.concat([Buffer.from([0x0d, 0xa2, 0x0a, 0]), Buffer.alloc(28), Buffer.from('root\0\0')]),
-  );
-  const ok = (seq: number): Buffer => myPkt(seq, Buffer.from([0, 0, 0, 2, 0, 0, 0]));
+  const greeting = myGreeting;
+  const login = myLogin;
+  const ok = myOk;
   assert.deepEqual(
     phases([
       s(greeting),

@@ -6,16 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RecordedChunk } from '../helpers/recording-proxy';
 import { replay } from './replay';
+import { c, s } from './chunks';
 
 const SECRET = 'S3cretValue';
-const c = (x: string | Buffer): RecordedChunk => ({
-  dir: 'client',
-  data: Buffer.from(x as string, 'latin1'),
-});
-const s = (x: string | Buffer): RecordedChunk => ({
-  dir: 'server',
-  data: Buffer.from(x as string, 'latin1'),
-});
 const resp = (...args: string[]): string =>
   `*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join('')}`;
 

@@ -7,19 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RecordedChunk } from '../helpers/recording-proxy';
 import { configure, reset, spans, waitFor } from '../helpers/otel';
 import { exchanges } from '../integration/support';
 import { replay } from './replay';
-
-const c = (x: string | Buffer): RecordedChunk => ({
-  dir: 'client',
-  data: Buffer.from(x as string, 'latin1'),
-});
-const s = (x: string | Buffer): RecordedChunk => ({
-  dir: 'server',
-  data: Buffer.from(x as string, 'latin1'),
-});
+import { c, s } from './chunks';
 
 const UPGRADE = 'GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n';
 const SWITCHED = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n';
