@@ -84,7 +84,7 @@ export const CLIENTS: readonly ClientInfo[] = [
   },
   {
     name: 'fetch',
-    label: '`fetch` (Node 20 built-in undici)',
+    label: `\`fetch\` (Node ${process.versions.node.split('.')[0]} built-in undici)`,
     official: '@opentelemetry/instrumentation-undici',
     unspanned: [],
   },
