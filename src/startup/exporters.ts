@@ -68,12 +68,13 @@ export function createExportingProcessors(settings: RegisterSettings, sdk: Trace
       processors.push(new sdk.SimpleSpanProcessor({ exporter: new sdk.ConsoleSpanExporter() }));
       continue;
     }
-    const exporter =
+    const exporter = new LazyExporter(() =>
       name === 'zipkin'
         ? new (requireSdk<{ ZipkinExporter: new () => SpanExporter }>(
             '@opentelemetry/exporter-zipkin',
           ).ZipkinExporter)()
-        : createOtlpExporter(settings.otlpProtocol);
+        : createOtlpExporter(settings.otlpProtocol),
+    );
     // The SDK's BatchSpanProcessor applies OTEL_BSP_* (queue size, delay, timeout).
     processors.push(new sdk.BatchSpanProcessor({ exporter }));
   }

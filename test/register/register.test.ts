@@ -260,7 +260,8 @@ test('with SOCKSCOPE_FLUSH_BEFORE_EXIT an app whose collector does not answer st
     const run = runApp(LOADERS.requireSource, 'http-app.js', {
       SOCKSCOPE_FLUSH_BEFORE_EXIT: 'true',
       OTEL_EXPORTER_OTLP_ENDPOINT: slow.url,
-      SOCKSCOPE_SHUTDOWN_TIMEOUT_MS: '500',
+      // Long enough for the exporter, loaded at its first export, to send on a busy machine.
+      SOCKSCOPE_SHUTDOWN_TIMEOUT_MS: '2000',
     });
     const { code, signal } = await run.exited;
     assert.equal(signal, null);
