@@ -7,6 +7,9 @@
  */
 import { findCovering, serverKeys, SOCKSCOPE_SCOPE, type UpstreamSpan } from '../coverage/rule';
 import {
+  ATTR_SOCKSCOPE_COVERAGE_RULES,
+  ATTR_SOCKSCOPE_COVERED,
+  ATTR_SOCKSCOPE_COVERED_BY,
   ATTR_SOCKSCOPE_EXCHANGES,
   ATTR_SOCKSCOPE_KIND,
   ATTR_SOCKSCOPE_OPAQUE,
@@ -69,6 +72,12 @@ export function isNetConnectSpan(span: TraceSpan): boolean {
   );
 }
 
+/** Whether the exchange's `sockscope.covered` was decided at run time with both coverage rules. */
+function recordedWithBothRules(span: TraceSpan): boolean {
+  const rules = span.attributes[ATTR_SOCKSCOPE_COVERAGE_RULES];
+  return typeof rules === 'string' && rules.split(',').includes('sibling');
+}
+
 /** The scope name reported for a covering span whose format did not record one (Zipkin). */
 export const UNKNOWN_SCOPE = '(unknown scope)';
 
@@ -99,7 +108,7 @@ export interface ExchangeVerdict<T = TraceSpan> {
   /** The covering span's scope name, when covered. */
   coveredBy: string | undefined;
   /** Which rule found the covering span. */
-  rule: 'parent' | 'sibling' | undefined;
+  rule: 'parent' | 'sibling' | 'recorded' | undefined;
   /** True for an opaque connection counted as one exchange (see `isOpaqueConnectionSpan`). */
   opaque: boolean;
   data: T;
@@ -199,6 +208,26 @@ export class CoverageTracker<T> {
     const opaque = isOpaqueConnectionSpan(span);
     if (opaque || isExchangeSpan(span)) {
       if (this.pending.has(idKey) || this.decided.has(idKey)) return;
+      if (!opaque && recordedWithBothRules(span)) {
+        // Decided at run time with both rules on sockscope's exact clock: kept as recorded (the
+        // trace's whole-millisecond upstream times could only make it less exact).
+        this.decided.set(idKey, true);
+        const by = span.attributes[ATTR_SOCKSCOPE_COVERED_BY];
+        const covered = span.attributes[ATTR_SOCKSCOPE_COVERED] === true;
+        this.options.onVerdict({
+          traceId: span.traceId,
+          spanId: span.spanId,
+          parentSpanId: span.parentSpanId,
+          startMs: span.startMs,
+          endMs: span.endMs,
+          covered,
+          coveredBy: covered ? (typeof by === 'string' ? by : UNKNOWN_SCOPE) : undefined,
+          rule: 'recorded',
+          opaque: false,
+          data: this.options.keep(span),
+        });
+        return;
+      }
       const parentKey = span.traceId + sep + (span.parentSpanId ?? '');
       this.pending.set(idKey, {
         traceId: span.traceId,

@@ -8,6 +8,8 @@ import { LiveUpstream } from './upstream';
 export interface SiblingMatch {
   coveredBy: string | undefined;
   siblings: readonly UpstreamSpan[] | undefined;
+  /** Whether a coverage processor ran at the start, so both rules decided (not the parent rule only). */
+  siblingRuleApplied: boolean;
 }
 
 /**
@@ -49,6 +51,7 @@ export class SiblingCoverage {
 
   /** Applies the sibling rule at an exchange's start, unless the parent rule already covers it. */
   matchAtStart<M extends SiblingMatch>(m: M, view: (m: M) => ExchangeForCoverage): void {
+    m.siblingRuleApplied = this.processors.size > 0;
     if (m.coveredBy !== undefined || this.processors.size === 0) return;
     const sib = this.siblingsAtStart(view(m));
     if (typeof sib === 'string') m.coveredBy = sib;

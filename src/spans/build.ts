@@ -46,6 +46,8 @@ export function emitExchangeSpan(
     'sockscope.bytes_sent': ex.bytesSent,
     'sockscope.bytes_received': ex.bytesReceived,
     'sockscope.covered': coveredBy !== undefined,
+    // Readers trust a verdict made with both rules on the exact clock, and re-derive the others.
+    'sockscope.coverage.rules': ex.siblingRuleApplied ? 'parent,sibling' : 'parent',
     // The first request names the exchange, so it decides the phase too.
     'sockscope.phase': ex.request?.phase ?? 'operation',
   };

@@ -17,4 +17,6 @@ export interface ExchangeRecord {
   error: string | undefined;
   responseAttributes: Attributes | undefined;
   hash: HashState | undefined;
+  /** Both coverage rules were applied at run time (a coverage processor was running). */
+  siblingRuleApplied: boolean;
 }

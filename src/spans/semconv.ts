@@ -89,3 +89,10 @@ export const TAG_OTEL_LIBRARY_NAME = 'otel.library.name';
 export const TAG_OTEL_LIBRARY_VERSION = 'otel.library.version';
 export const TAG_OTEL_STATUS_CODE = 'otel.status_code';
 export const TAG_OTEL_STATUS_DESCRIPTION = 'otel.status_description';
+
+/**
+ * The coverage rules that decided `sockscope.covered` at run time: `parent,sibling` when a
+ * `SocketCoverageProcessor` was running (an exact verdict: `gaps` and `report` keep it), `parent`
+ * otherwise (they re-derive the verdict from the trace).
+ */
+export const ATTR_SOCKSCOPE_COVERAGE_RULES = 'sockscope.coverage.rules';

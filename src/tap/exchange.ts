@@ -33,6 +33,8 @@ export class Exchange implements ExchangeRecord {
   coveredBy: string | undefined;
   /** Upstream spans open under the parent at the start whose server was not named yet: matched at the end. */
   siblings: readonly UpstreamSpan[] | undefined = undefined;
+  /** A coverage processor was running at the start: the verdict applies both rules, exactly. */
+  siblingRuleApplied = false;
 
   constructor(
     /** Context active at the exchange's first write: its parent. */
