@@ -32,6 +32,8 @@ export class Exchange {
   coveredBy: string | undefined;
   /** Upstream spans open under the parent at the start whose server was not named yet: matched at the end. */
   siblings: readonly UpstreamSpan[] | undefined = undefined;
+  /** The coverage rules ran on it (its trace is sampled, not suppressed): its verdict is known. */
+  judged = false;
 
   constructor(
     /** Context active at the exchange's first write: its parent. */
