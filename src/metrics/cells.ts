@@ -22,34 +22,56 @@ export const MAX_CALLERS = 128;
 export const MAX_SMALL = 64;
 export const MAX_GROUPS = 1024;
 export const MAX_CELLS = 4096;
-/** Durations a cell keeps for the SDK histogram between collections; when full, they are handed over at once. */
-export const PENDING_MAX = 1024;
+/**
+ * Durations a series hands to the SDK histogram per collection, at most: every one below that, a
+ * uniform sample above it. The SDK's `record()` hashes the attribute set on every call (about 1 µs
+ * for ours, more than all of sockscope's other per-exchange work), so recording each one would
+ * put that cost on every exchange; this bounds it per collection instead (docs/metrics.md).
+ */
+export const SAMPLE_MAX = 1024;
 
 const PHASES = ['operation', 'setup', 'teardown', 'heartbeat'] as const;
 const COVERED: readonly n.CoveredValue[] = ['true', 'false', 'unknown'];
 
-/** Durations waiting for the SDK histogram (seconds), in one growing array per series. */
+/**
+ * Durations (seconds) waiting for the SDK histogram since the last collection: all of them up to
+ * SAMPLE_MAX, then a uniform reservoir sample (Vitter's algorithm R) of SAMPLE_MAX. Exact totals
+ * are counted beside it (`count`, `seconds` in the cells).
+ */
 export class PendingDurations {
   values = new Float64Array(16);
   length = 0;
+  /** Durations offered since the last collection. */
+  seen = 0;
 
-  /** Adds one; false when the array is full and must be drained first. */
-  push(v: number): boolean {
+  add(v: number): void {
+    const i = this.seen++;
     let a = this.values;
-    if (this.length === a.length) {
-      if (a.length >= PENDING_MAX) return false;
-      const b = new Float64Array(a.length * 4);
-      b.set(a);
-      this.values = a = b;
+    if (i < SAMPLE_MAX) {
+      if (i === a.length) {
+        const b = new Float64Array(Math.min(SAMPLE_MAX, a.length * 4));
+        b.set(a);
+        this.values = a = b;
+      }
+      a[i] = v;
+      this.length = i + 1;
+      return;
     }
-    a[this.length++] = v;
-    return true;
+    const j = Math.floor(Math.random() * (i + 1));
+    if (j < SAMPLE_MAX) a[j] = v;
+  }
+
+  clear(): void {
+    this.length = 0;
+    this.seen = 0;
   }
 }
 
 /** The counts of one exchange attribute set. */
 export class ExchangeCell {
   count = 0;
+  /** Sum of the exchanges' durations, exact (the histogram may hold a sample). */
+  seconds = 0;
   bytesSent = 0;
   bytesReceived = 0;
   readonly durations = new PendingDurations();

@@ -39,6 +39,7 @@ export interface CountedExchange {
 interface Bound {
   meter: Meter;
   exchanges: ObservableCounter;
+  time: ObservableCounter;
   io: ObservableCounter;
   open: ObservableUpDownCounter;
   failures: ObservableCounter;
@@ -56,16 +57,18 @@ export class SocketMetrics {
   recording = false;
   readonly cells = new MetricCells();
   private bound: Bound | undefined = undefined;
-  private wanted = true;
 
   /** Binds the instruments to a (new) meter, from `_updateMetricInstruments` and `setConfig`. */
   update(meter: Meter | undefined, wanted: boolean): void {
-    this.wanted = wanted;
-    if (meter !== this.bound?.meter) {
+    const target =
+      wanted && meter !== undefined && Object.getPrototypeOf(meter) !== NOOP_METER_PROTOTYPE
+        ? meter
+        : undefined;
+    if (target !== this.bound?.meter) {
       this.unbind();
-      if (meter !== undefined && Object.getPrototypeOf(meter) !== NOOP_METER_PROTOTYPE) this.bind(meter);
+      if (target !== undefined) this.bind(target);
     }
-    this.recording = this.wanted && this.bound !== undefined;
+    this.recording = this.bound !== undefined;
   }
 
   private bind(meter: Meter): void {
@@ -74,6 +77,7 @@ export class SocketMetrics {
       ...spec(n.METRIC_EXCHANGES),
       ...int,
     });
+    const time = meter.createObservableCounter(n.METRIC_EXCHANGE_TIME.name, spec(n.METRIC_EXCHANGE_TIME));
     const io = meter.createObservableCounter(n.METRIC_IO.name, { ...spec(n.METRIC_IO), ...int });
     const open = meter.createObservableUpDownCounter(n.METRIC_OPEN_CONNECTIONS.name, {
       ...spec(n.METRIC_OPEN_CONNECTIONS),
@@ -94,6 +98,7 @@ export class SocketMetrics {
     const bound: Bound = {
       meter,
       exchanges,
+      time,
       io,
       open,
       failures: fails,
@@ -101,7 +106,7 @@ export class SocketMetrics {
       connectionDuration,
       callback: (result) => this.collect(result),
     };
-    meter.addBatchObservableCallback(bound.callback, [exchanges, io, open, fails] as Observable[]);
+    meter.addBatchObservableCallback(bound.callback, [exchanges, time, io, open, fails] as Observable[]);
     this.bound = bound;
   }
 
@@ -111,7 +116,7 @@ export class SocketMetrics {
     this.bound = undefined;
     try {
       this.drainAll(b);
-      b.meter.removeBatchObservableCallback(b.callback, [b.exchanges, b.io, b.open, b.failures]);
+      b.meter.removeBatchObservableCallback(b.callback, [b.exchanges, b.time, b.io, b.open, b.failures]);
     } catch (e) {
       failures.report(e);
     }
@@ -125,6 +130,7 @@ export class SocketMetrics {
       for (const c of this.cells.exchangeCells) {
         if (c.count === 0) continue;
         r.observe(b.exchanges, c.count, c.attributes);
+        r.observe(b.time, c.seconds, c.attributes);
         r.observe(b.io, c.bytesSent, c.transmit);
         r.observe(b.io, c.bytesReceived, c.receive);
       }
@@ -162,22 +168,13 @@ export class SocketMetrics {
     cell.bytesSent += ex.bytesSent;
     cell.bytesReceived += ex.bytesReceived;
     const seconds = Math.max(0, ex.endMs() - ex.startMs) / 1000;
-    const d = cell.durations;
-    if (d.push(seconds)) return;
-    // Full between two collections (a slow reader): hand them to the SDK now.
-    const b = this.bound;
-    if (b !== undefined) drain(d, b.exchangeDuration, cell.attributes);
-    else d.length = 0;
-    d.push(seconds);
+    cell.seconds += seconds;
+    cell.durations.add(seconds);
   }
 
   connectionClosed(c: ConnectionCell, seconds: number): void {
     c.open--;
-    if (c.durations.push(seconds)) return;
-    const b = this.bound;
-    if (b !== undefined) drain(c.durations, b.connectionDuration, c.attributes);
-    else c.durations.length = 0;
-    c.durations.push(seconds);
+    c.durations.add(seconds);
   }
 }
 
@@ -188,7 +185,7 @@ function spec(s: n.InstrumentSpec): { unit: string; description: string } {
 function drain(d: PendingDurations, h: Histogram, attributes: Parameters<Histogram['record']>[1]): void {
   const len = d.length;
   if (len === 0) return;
-  d.length = 0;
   const v = d.values;
+  d.clear();
   for (let i = 0; i < len; i++) h.record(v[i], attributes);
 }

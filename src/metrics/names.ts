@@ -37,7 +37,13 @@ export const METRIC_EXCHANGES: InstrumentSpec = {
 export const METRIC_EXCHANGE_DURATION: InstrumentSpec = {
   name: 'sockscope.exchange.duration',
   unit: 's',
-  description: "Time from an exchange's first write to its last received byte",
+  description:
+    "Time from an exchange's first write to its last received byte (a uniform sample of at most 1024 per series per collection)",
+};
+export const METRIC_EXCHANGE_TIME: InstrumentSpec = {
+  name: 'sockscope.exchange.time',
+  unit: 's',
+  description: 'Time spent in exchanges (sum of their durations, exact)',
 };
 export const METRIC_IO: InstrumentSpec = {
   name: 'sockscope.io',
