@@ -7,7 +7,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -15,6 +14,7 @@ import { test, type TestContext } from 'node:test';
 import { GapAccumulator, type GapsResult } from '../../src/analysis/gaps';
 import { readTraceFileBatches } from '../../src/analysis/read';
 import { requireService } from '../helpers/services';
+import { freePort } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -22,21 +22,13 @@ const REGISTER = join(ROOT, 'dist', 'register.js');
 const APP = join(__dirname, 'fixtures', 'fleet-app.js');
 
 /** The `prometheus` binary, or undefined (the test is then skipped, or fails in CI). */
-export function prometheusBinary(t: TestContext): string | undefined {
+function prometheusBinary(t: TestContext): string | undefined {
   const r = spawnSync('prometheus', ['--version'], { encoding: 'utf8' });
   if (r.status === 0) return 'prometheus';
   const msg = 'the prometheus binary is not installed (apt-get install prometheus)';
   if (process.env.CI === 'true') throw new Error(`${msg}; CI must have it`);
   t.skip(msg);
   return undefined;
-}
-
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 function waitForLine(p: ChildProcess, line: string, what: string, ms = 60_000): Promise<void> {
@@ -63,7 +55,7 @@ function waitForLine(p: ChildProcess, line: string, what: string, ms = 60_000): 
 }
 
 /** Starts Prometheus scraping `targets` every second; resolves to its URL once it is ready. */
-export async function startPrometheus(
+async function startPrometheus(
   dir: string,
   targets: string[],
 ): Promise<{ url: string; stop(): Promise<void> }> {

@@ -3,6 +3,7 @@
  * flattened to { name, attributes, value } rows.
  */
 import type { Attributes } from '@opentelemetry/api';
+import * as net from 'node:net';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
 
 class OnDemandReader extends MetricReader {
@@ -50,4 +51,13 @@ export function total(points: Point[], name: string, match: Attributes = {}): nu
   return points
     .filter((p) => p.name === name && Object.entries(match).every(([k, v]) => p.attributes[k] === v))
     .reduce((a, p) => a + p.value, 0);
+}
+
+/** A loopback port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
