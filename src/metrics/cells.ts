@@ -24,9 +24,9 @@ export const MAX_GROUPS = 1024;
 export const MAX_CELLS = 4096;
 /**
  * Durations a series hands to the SDK histogram per collection, at most: every one below that, a
- * uniform sample above it. The SDK's `record()` hashes the attribute set on every call (about 1 µs
- * for ours, more than all of sockscope's other per-exchange work), so recording each one would
- * put that cost on every exchange; this bounds it per collection instead (docs/metrics.md).
+ * uniform sample above it. The SDK's `record()` hashes the attribute set on every call (several µs
+ * for ours, measured: more than all of sockscope's other per-exchange work), so recording each one
+ * would put that cost on every exchange; this bounds it per collection instead (docs/metrics.md).
  */
 export const SAMPLE_MAX = 1024;
 
