@@ -22,6 +22,7 @@ const noProcess = {
     'src/protocols/**',
     'src/spans/**',
     'src/coverage/**',
+    'src/metrics/**',
   ],
   rules: {
     'no-restricted-globals': ['error', { name: 'process', message: NO_PROCESS }],
@@ -50,6 +51,11 @@ export default tseslint.config(
     ['src/tap/**'],
     ['analysis', 'cli', 'render', 'report'],
     'the tap never imports analysis, rendering or the CLI (docs/design.md)',
+  ),
+  forbid(
+    ['src/metrics/**'],
+    ['tap', 'cli', 'analysis', 'render', 'report', 'startup'],
+    'metric recording is used by the tap: it imports only span output (docs/design.md)',
   ),
   forbid(
     ['src/spans/**', 'src/coverage/**'],

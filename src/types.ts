@@ -66,4 +66,12 @@ export interface SocketInstrumentationConfig extends InstrumentationConfig {
    * @default 1000
    */
   exchangeIdleMs?: number;
+  /**
+   * Record metrics (exchanges, their duration and bytes, open connections, connection duration,
+   * connect failures) through the instrumentation's `MeterProvider`, for every exchange, sampled or
+   * not and whatever `exchanges` says. Costs next to nothing while the meter provider is the API's
+   * no-op one. Names and attributes: docs/metrics.md.
+   * @default true
+   */
+  metrics?: boolean;
 }

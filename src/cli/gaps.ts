@@ -21,6 +21,9 @@ covers, the time spent in uncovered ones, and what to do about it. Biggest blind
   --service NAME        the service to fetch traces of (with --jaeger / --zipkin)
   --lookback DURATION   how far back to fetch, e.g. 30m, 2h, 1d (default 1h)
   --limit N             how many traces to fetch (default 100)
+  --prometheus URL      the same table from the always-on metrics in Prometheus, summed over
+                        every instance (with --service NAME, --selector 'label="value"',
+                        --range DURATION (default 1h), --timeout DURATION; docs/metrics.md)
   --json                print {"rows":[...],"totals":{...}}
   --fail-on-uncovered   exit 1 when any exchange is uncovered (for CI)
 `;
@@ -39,7 +42,7 @@ export interface GapsIO {
   env: NodeJS.ProcessEnv;
 }
 
-function headline(result: GapsResult, color: boolean): string {
+export function headline(result: GapsResult, color: boolean): string {
   const t = result.totals;
   const pct = Math.round((t.uncovered / t.exchanges) * 100);
   const servers = new Set(result.rows.map((r) => r.server)).size;
@@ -73,6 +76,8 @@ export async function runGaps(argv: string[], io: Partial<GapsIO> = {}): Promise
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const env = io.env ?? process.env;
+  if (argv.some((a) => a === '--prometheus' || a.startsWith('--prometheus=')) && !argv.includes('--help'))
+    return (await import('./gaps-prometheus')).runPrometheusGaps(argv, io);
   const args = parseCommandArgs('gaps', argv, {
     ...INPUT_OPTIONS,
     json: { type: 'boolean' },

@@ -13,6 +13,7 @@ export const USAGE = `usage: sockscope <command> [options]
 Commands:
   gaps     which network calls no upstream instrumentation covers (sockscope gaps --help)
   report   network time and waste findings per traced function (sockscope report --help)
+  top      live view of network work per server from the metrics (sockscope top --help)
   demo     run a sample service under sockscope and show both
 
 Options:
@@ -43,6 +44,8 @@ async function dispatch(argv: string[]): Promise<number> {
       return 0;
     case 'gaps':
       return (await import('./gaps')).runGaps(rest);
+    case 'top':
+      return (await import('./top')).runTop(rest);
     case 'report':
       return (await import('./report')).runReport(rest);
     case 'demo':

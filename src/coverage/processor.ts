@@ -27,6 +27,11 @@ export class SiblingCoverage {
     this.processors.delete(p);
   }
 
+  /** A processor runs, so the sibling rule can be applied (else only the parent rule can). */
+  get running(): boolean {
+    return this.processors.size > 0;
+  }
+
   /**
    * The sibling rule for an exchange that starts now: the covering span's scope when one covers
    * it already; else the upstream spans open under its parent, to match again when it ends (an

@@ -24,14 +24,18 @@ export function buildResource(detectors: readonly DetectorName[]): Resource {
     else if (name === 'serviceinstance' && 'serviceInstanceIdDetector' in r)
       chosen.push((r as unknown as Record<string, Resources['envDetector']>).serviceInstanceIdDetector);
   }
-  let resource = r.defaultResource().merge(r.detectResources({ detectors: chosen }));
+  let resource = r.defaultResource();
   if (detectors.includes('host')) {
     // host.name and host.arch, as the host detector gives them, minus its asynchronous host.id.
     resource = resource.merge(
       r.resourceFromAttributes({ 'host.name': os.hostname(), 'host.arch': hostArch(os.arch()) }),
     );
   }
-  return resource;
+  // Later detectors win a merge: env last, so OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME
+  // override what the others detect (a service.instance.id given there is kept).
+  const envLast = chosen.filter((d) => d !== r.envDetector);
+  if (chosen.includes(r.envDetector)) envLast.push(r.envDetector);
+  return resource.merge(r.detectResources({ detectors: envLast }));
 }
 
 /** The semantic conventions' `host.arch` values for Node's `os.arch()`. */

@@ -5,7 +5,15 @@
  * app has `@opentelemetry/auto-instrumentations-node`. Not `NodeSDK`: loading it costs about a
  * second and two thousand modules (metrics, logs, every exporter) before the app's first line.
  */
-import { DiagConsoleLogger, DiagLogLevel, context, diag, propagation, trace } from '@opentelemetry/api';
+import {
+  DiagConsoleLogger,
+  DiagLogLevel,
+  context,
+  diag,
+  metrics,
+  propagation,
+  trace,
+} from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { SocketCoverageProcessor } from '../coverage/processor';
@@ -13,6 +21,7 @@ import { SocketInstrumentation } from '../tap/instrumentation';
 import { parseRegisterEnv } from './env';
 import { createExportingProcessors } from './exporters';
 import { installExitHooks } from './exit';
+import { parseMetricsEnv, startMeterProvider } from './metrics';
 import { buildResource } from './resource';
 import { requireSdk, resolveFromApp } from './resolve';
 
@@ -93,25 +102,29 @@ function warnOnSecondProvider(ours: unknown): void {
 
 export function start(loadedByImport: boolean): void {
   const { settings, warnings } = parseRegisterEnv(process.env);
+  const metricsSettings = parseMetricsEnv(process.env, warnings);
   // Make warnings visible without replacing a logger someone else installed.
   if (!hasDiagLogger()) diag.setLogger(new DiagConsoleLogger(), settings.logLevel ?? DiagLogLevel.WARN);
   for (const w of warnings) diag.warn(w);
 
   const sdk = requireSdk<typeof import('@opentelemetry/sdk-trace')>('@opentelemetry/sdk-trace');
   const exporting = createExportingProcessors(settings, sdk);
-  if (exporting.length === 0) {
+  const resource = buildResource(settings.resourceDetectors);
+  const meterProvider = startMeterProvider(metricsSettings, resource);
+  if (exporting.length === 0 && meterProvider === undefined) {
     diag.info(
-      'sockscope: OTEL_TRACES_EXPORTER=none and no SOCKSCOPE_FILE: no spans would go anywhere, so tracing is not started',
+      'sockscope: OTEL_TRACES_EXPORTER=none, no SOCKSCOPE_FILE and no OTEL_METRICS_EXPORTER: nothing would go anywhere, so nothing is started',
     );
     return;
   }
   registerEsmHook(loadedByImport);
+  // Metrics only: the upstream spans are still made (the coverage processor needs them to decide
+  // sockscope.covered), but sockscope makes no span of its own that nobody would export.
+  const spansWanted = exporting.length > 0;
 
   const processors: SpanProcessor[] = [new SocketCoverageProcessor(), ...exporting];
-  const provider = new sdk.TracerProvider({
-    resource: buildResource(settings.resourceDetectors),
-    spanProcessors: processors,
-  });
+  const provider = new sdk.TracerProvider({ resource, spanProcessors: processors });
+  if (meterProvider !== undefined) metrics.setGlobalMeterProvider(meterProvider);
   const { AsyncLocalStorageContextManager } = requireSdk<typeof import('@opentelemetry/context-async-hooks')>(
     '@opentelemetry/context-async-hooks',
   );
@@ -130,7 +143,11 @@ export function start(loadedByImport: boolean): void {
   const instrumentations = settings.autoInstrumentations ? loadAutoInstrumentations() : [];
   let sockets: SocketInstrumentation | undefined;
   try {
-    sockets = new SocketInstrumentation({ exchanges: settings.exchanges });
+    sockets = new SocketInstrumentation(
+      spansWanted
+        ? { exchanges: settings.exchanges, metrics: metricsSettings.sockscopeMetrics }
+        : { exchanges: 'none', connections: false, metrics: metricsSettings.sockscopeMetrics },
+    );
     instrumentations.push(sockets);
   } catch (err) {
     // Keep the official instrumentations and the exporters running without sockscope's spans.
@@ -141,12 +158,16 @@ export function start(loadedByImport: boolean): void {
   const { registerInstrumentations } = requireSdk<typeof import('@opentelemetry/instrumentation')>(
     '@opentelemetry/instrumentation',
   );
-  registerInstrumentations({ tracerProvider: provider, instrumentations });
+  registerInstrumentations({
+    tracerProvider: provider,
+    instrumentations,
+    ...(meterProvider !== undefined ? { meterProvider } : {}),
+  });
 
   installExitHooks(
     {
       processors,
-      shutdown: () => provider.shutdown(),
+      shutdown: () => Promise.all([provider.shutdown(), meterProvider?.shutdown()]).then(() => undefined),
       endOpenSpans: () => {
         try {
           sockets?.disable();

@@ -9,6 +9,7 @@ export const DEFAULT_CONFIG = {
   captureCallerPackage: true,
   hashRequests: true,
   exchangeIdleMs: 1000,
+  metrics: true,
 } as const satisfies SocketInstrumentationConfig;
 
 export type ResolvedConfig = Required<Omit<SocketInstrumentationConfig, 'enabled'>>;
@@ -88,6 +89,7 @@ export function resolveConfig(c: SocketInstrumentationConfig): Resolved {
       captureCallerPackage: c.captureCallerPackage ?? DEFAULT_CONFIG.captureCallerPackage,
       hashRequests: c.hashRequests ?? DEFAULT_CONFIG.hashRequests,
       exchangeIdleMs,
+      metrics: c.metrics ?? DEFAULT_CONFIG.metrics,
     },
     warnings,
   };

@@ -35,6 +35,8 @@ export class Exchange implements ExchangeRecord {
   siblings: readonly UpstreamSpan[] | undefined = undefined;
   /** A coverage processor was running at the start: the verdict applies both rules, exactly. */
   siblingRuleApplied = false;
+  /** The coverage rules ran on it (its trace is sampled, not suppressed): its verdict is known. */
+  judged = false;
 
   constructor(
     /** Context active at the exchange's first write: its parent. */

@@ -52,16 +52,22 @@ function observe(
 ): void {
   const s = deps.settings();
   const services = deps.services();
-  if (s === undefined || services === undefined || s.exchanges === 'none') return;
+  if (s === undefined || services === undefined) return;
+  // Metrics count every stream, sampled or not; spans follow `exchanges` and sampling.
+  const counting = services.metrics.recording;
+  if (s.exchanges === 'none' && !counting) return;
   const ctx = context.active();
   if (isTracingSuppressed(ctx)) return;
   const parentSpan = trace.getSpan(ctx);
   let parent = parentSpan?.spanContext();
   if (parent !== undefined && !isSpanContextValid(parent)) parent = undefined;
-  if (parent !== undefined ? (parent.traceFlags & TraceFlags.SAMPLED) === 0 : s.requireParentSpan) return;
+  const unsampled = parent !== undefined && (parent.traceFlags & TraceFlags.SAMPLED) === 0;
+  const emit = !unsampled && s.exchanges !== 'none' && (parent !== undefined || !s.requireParentSpan);
+  if (!emit && !counting) return;
   const h = (headers ?? {}) as Record<string, unknown>;
   const method = typeof h[':method'] === 'string' ? httpMethod(h[':method'] as string) : 'GET';
-  const ex = new Exchange(ctx, parent, true, coveringScope(parentSpan), nowMs());
+  const ex = new Exchange(ctx, parent, emit, unsampled ? undefined : coveringScope(parentSpan), nowMs());
+  ex.judged = !unsampled;
   ex.request = {
     operation: method,
     phase: 'operation',
@@ -87,7 +93,7 @@ function observe(
     endMs: ex.endMs(),
     servers,
   });
-  services.coverage.matchAtStart(ex, coverageView);
+  if (ex.judged) services.coverage.matchAtStart(ex, coverageView);
   let failure: unknown;
   stream.once('response', (resHeaders: http2.IncomingHttpHeaders) => {
     const status = Number(resHeaders[':status']);
@@ -103,8 +109,11 @@ function observe(
     try {
       ex.lastByteMs = nowMs();
       ex.responsesReceived = 1;
-      const coveredBy = services.coverage.coverAtEnd(ex, coverageView);
-      if (s.exchanges === 'uncovered' && coveredBy !== undefined) return;
+      const coveredBy = ex.judged ? services.coverage.coverAtEnd(ex, coverageView) : undefined;
+      const m = services.metrics;
+      if (m.recording)
+        m.countExchange(m.cells.group(peer, H2.name), ex, coveredBy, services.coverage.running);
+      if (!emit || (s.exchanges === 'uncovered' && coveredBy !== undefined)) return;
       if (tap !== undefined) tap.exchanges++;
       const rst = (stream as { rstCode?: number }).rstCode;
       if (failure === undefined && rst !== undefined && rst !== 0) failure = { code: `NGHTTP2_${rst}` };

@@ -1,7 +1,9 @@
+import type { Meter } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 // The module objects themselves (not import namespace copies), so their functions can be wrapped.
 import http2 = require('node:http2');
 import * as net from 'node:net';
+import { SocketMetrics } from '../metrics/instruments';
 import { SCOPE_NAME } from '../spans/semconv';
 import type { SocketInstrumentationConfig } from '../types';
 import { VERSION } from '../version';
@@ -10,6 +12,7 @@ import { patchNet, unpatchNet } from './net-patches';
 import { TapRegistry, activeRegistry, setActiveRegistry } from './registry';
 
 const kRegistry = Symbol('sockscope.registry');
+const kMetrics = Symbol('sockscope.metrics');
 
 /**
  * SocketInstrumentation: a span for every client socket connection and for every
@@ -66,11 +69,25 @@ export class SocketInstrumentation extends InstrumentationBase<SocketInstrumenta
   override setConfig(config: SocketInstrumentationConfig = {}): void {
     super.setConfig(config);
     (this as unknown as Record<symbol, TapRegistry | undefined>)[kRegistry]?.reconfigure(this.getConfig());
+    // Before InstrumentationBase has a meter (its constructor calls this first), there is nothing to bind.
+    const meter = (this as unknown as { _meter?: Meter })._meter;
+    if (meter !== undefined) this.metrics().update(meter, this.getConfig().metrics !== false);
+  }
+
+  // The MeterProvider was set or replaced (setMeterProvider, registerInstrumentations).
+  protected override _updateMetricInstruments(): void {
+    this.metrics().update(this.meter, this.getConfig().metrics !== false);
+  }
+
+  // Lazily created, like the registry: InstrumentationBase calls the two methods above from its constructor.
+  private metrics(): SocketMetrics {
+    const self = this as unknown as Record<symbol, SocketMetrics | undefined>;
+    return (self[kMetrics] ??= new SocketMetrics());
   }
 
   // Lazily created: InstrumentationBase calls enable() from its constructor, before subclass fields exist.
   private registry(): TapRegistry {
     const self = this as unknown as Record<symbol, TapRegistry | undefined>;
-    return (self[kRegistry] ??= new TapRegistry(this.getConfig(), () => this.tracer));
+    return (self[kRegistry] ??= new TapRegistry(this.getConfig(), () => this.tracer, this.metrics()));
   }
 }

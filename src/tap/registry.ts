@@ -2,6 +2,7 @@ import { TraceFlags, context, diag, trace, type Tracer } from '@opentelemetry/ap
 import { isTracingSuppressed } from '@opentelemetry/core';
 import type * as net from 'node:net';
 import { liveCoverage } from '../coverage/processor';
+import type { SocketMetrics } from '../metrics/instruments';
 import { nowMs } from '../spans/clock';
 import type { PeerInfo } from '../spans/build';
 import { startConnectionSpan } from '../spans/connection';
@@ -45,7 +46,11 @@ export class TapRegistry {
   /** Configuration warnings already given: each bad field is named once, not at every setConfig. */
   private readonly warned = new Set<string>();
 
-  constructor(config: SocketInstrumentationConfig, tracer: () => Tracer) {
+  constructor(
+    config: SocketInstrumentationConfig,
+    tracer: () => Tracer,
+    readonly metrics: SocketMetrics,
+  ) {
     this.cfg = this.resolve(config);
     this.settings = {
       exchanges: this.cfg.exchanges,
@@ -57,6 +62,7 @@ export class TapRegistry {
       tracer,
       sweeper: new Sweeper(sweepIntervalMs(this.cfg.exchangeIdleMs), nowMs),
       coverage: liveCoverage,
+      metrics,
     };
   }
 

@@ -27,6 +27,8 @@ import {
   type TlsSession,
 } from '../spans/connection';
 import type { Sweepable } from './sweeper';
+import type { ConnectionCell, SocketGroup } from '../metrics/cells';
+import { errorType } from '../spans/errors';
 import type { TapServices, TapSettings } from './tap-settings';
 
 const NO_REQUESTS: RequestInfo[] = [];
@@ -79,6 +81,10 @@ export class SocketTap implements Sweepable {
   };
   /** The last parent found valid (its ids are well-formed): the next exchange under it skips the regexes. */
   private validParent: SpanContext | undefined = undefined;
+  /** Metric cells of this socket's exchanges (for its current protocol) and of the connection. */
+  private metricsGroup: SocketGroup | undefined = undefined;
+  private connCell: ConnectionCell | undefined = undefined;
+  private readonly openedMs: number;
 
   constructor(
     private readonly settings: TapSettings,
@@ -87,6 +93,12 @@ export class SocketTap implements Sweepable {
     readonly peer: PeerInfo,
   ) {
     this.detector = new ProtocolDetector(peer.port ?? 0, () => alpnOf(socket));
+    this.openedMs = nowMs();
+    const m = services.metrics;
+    if (m.recording) {
+      this.connCell = m.cells.connection(peer);
+      this.connCell.open++;
+    }
   }
 
   // ---- connection phase -------------------------------------------------------------------
@@ -292,13 +304,15 @@ export class SocketTap implements Sweepable {
       if (isSpanContextValid(parent)) this.validParent = parent;
       else parent = undefined;
     }
-    const emit =
-      !unsampled &&
-      s.exchanges !== 'none' &&
-      (parent !== undefined || !s.requireParentSpan) &&
-      !isTracingSuppressed(ctx);
-    const ex = new Exchange(ctx, parent, emit, emit ? coveringScope(parentSpan) : undefined, now);
-    if (emit) this.services.coverage.matchAtStart(ex, this.viewOf);
+    const traced = !unsampled && !isTracingSuppressed(ctx);
+    const emit = traced && s.exchanges !== 'none' && (parent !== undefined || !s.requireParentSpan);
+    // Metrics want the coverage verdict of every exchange whose upstream spans are visible.
+    const judged = emit || (traced && this.services.metrics.recording);
+    const ex = new Exchange(ctx, parent, emit, judged ? coveringScope(parentSpan) : undefined, now);
+    if (judged) {
+      ex.judged = true;
+      this.services.coverage.matchAtStart(ex, this.viewOf);
+    }
     // With 'uncovered', an exchange known to be covered is only counted: no hash, no span.
     if (ex.coveredBy !== undefined && s.exchanges === 'uncovered') ex.emitSpan = false;
     if (ex.emitSpan && s.hashRequests) ex.hash = this.parser?.protocol === 'http' ? newHttpHash() : newHash();
@@ -326,11 +340,12 @@ export class SocketTap implements Sweepable {
     if (i === 0) open.shift();
     else if (i > 0) open.splice(i, 1);
     this.exchanges++;
+    const coveredBy = ex.judged ? this.services.coverage.coverAtEnd(ex, this.viewOf) : undefined;
+    const p = this.parser;
+    if (this.services.metrics.recording) this.count(ex, p?.protocol, coveredBy);
     if (!ex.emitSpan) return;
     const s = this.settings;
-    const coveredBy = this.services.coverage.coverAtEnd(ex, this.viewOf);
     if (s.exchanges === 'uncovered' && coveredBy !== undefined) return;
-    const p = this.parser;
     emitExchangeSpan(
       this.services.tracer(),
       ex,
@@ -342,6 +357,15 @@ export class SocketTap implements Sweepable {
       // A socket failing mid-exchange fails the exchange; a clean close after a reply does not.
       unanswered(ex) ? socketError : undefined,
     );
+  }
+
+  /** Counts the exchange in its metric cell (one per attribute set, cached per socket and protocol). */
+  private count(ex: Exchange, protocol: string | undefined, coveredBy: string | undefined): void {
+    const m = this.services.metrics;
+    let g = this.metricsGroup;
+    if (g === undefined || g.protocol !== protocol)
+      g = this.metricsGroup = m.cells.group(this.peer, protocol);
+    m.countExchange(g, ex, coveredBy, this.services.coverage.running);
   }
 
   private keys(): string[] {
@@ -377,6 +401,13 @@ export class SocketTap implements Sweepable {
     const hadOpen = open.some(unanswered);
     while (open.length > 0) this.finish(open[0], err ?? undefined);
     this.services.sweeper.delete(this);
+    const cell = this.connCell;
+    if (cell !== undefined) {
+      this.connCell = undefined;
+      const m = this.services.metrics;
+      m.connectionClosed(cell, (nowMs() - this.openedMs) / 1000);
+      if (!this.connected && err != null) m.cells.failure(cell, errorType(err));
+    }
     const span = this.connSpan;
     this.connSpan = undefined;
     if (span === undefined) return;

@@ -1,5 +1,6 @@
 import type { Tracer } from '@opentelemetry/api';
 import type { SiblingCoverage } from '../coverage/processor';
+import type { SocketMetrics } from '../metrics/instruments';
 import type { ExchangeMode } from '../types';
 import type { Sweeper } from './sweeper';
 
@@ -19,4 +20,6 @@ export interface TapServices {
   sweeper: Sweeper;
   /** The sibling coverage rule over the coverage processors running now. */
   coverage: SiblingCoverage;
+  /** Metric cells, bumped for every exchange while `metrics.recording`. */
+  metrics: SocketMetrics;
 }
