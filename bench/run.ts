@@ -5,6 +5,8 @@
  *   --smoke      one short round of everything; prints the report, writes only to a temp file
  *   --only IDS   comma-separated groups: loop-redis, loop-echo, ioredis, ioredis-per20, churn, memory
  *   --source     measure src/ through tsx instead of src/ compiled by tsc (see lib/sockscope.ts)
+ *   --instructions  instructions per round trip under callgrind instead (slow, not in CI; options in
+ *                callgrind/instructions.ts)
  *
  * A full run writes bench/results/latest.json and latest.md. Timings never fail the run; the exit
  * code is 1 only when the harness breaks or a variant did not produce the spans it should.
@@ -23,6 +25,7 @@ import { BENCH_KEY, ioredisGroup, newClient } from './scenarios/ioredis';
 import { loopGroup } from './scenarios/loop';
 import { memoryCoverage } from './scenarios/memory-coverage';
 import { memoryExchanges, memorySockets, type MemoryRun } from './scenarios/memory';
+import { parseInstructionArgs, runInstructions } from './callgrind/instructions';
 
 interface Options {
   rounds: number;
@@ -105,7 +108,11 @@ function machine(): Machine {
 }
 
 async function main(): Promise<number> {
-  const opts = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--instructions')) {
+    return runInstructions(parseInstructionArgs(argv), (line) => process.stderr.write(`${line}\n`));
+  }
+  const opts = parseArgs(argv);
   const want = (id: string) => opts.only === undefined || opts.only.has(id);
   const size = sizes(opts.smoke);
   const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -5,10 +5,12 @@
  *   node --import tsx bench/update-docs.ts     (after `npm run bench` and bench/hot-path.ts)
  *
  * `<!-- latest:start -->` … `<!-- latest:end -->` gets bench/results/latest.md (its headings one level
- * down), `<!-- hotpath:start -->` … `<!-- hotpath:end -->` gets bench/results/hot-path.md. Then run
+ * down), `<!-- hotpath:start -->` … `<!-- hotpath:end -->` gets bench/results/hot-path.md,
+ * `<!-- instructions:start -->` … `<!-- instructions:end -->` bench/results/instructions.md (from
+ * `npm run bench -- --instructions`) when there is one. Then run
  * `npx prettier --write docs/performance.md` (the tables are re-aligned).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..');
@@ -34,6 +36,10 @@ function main(): void {
   let doc = readFileSync(DOC, 'utf8');
   doc = between(doc, 'latest', latest);
   doc = between(doc, 'hotpath', hot);
+  const instructions = join(ROOT, 'bench', 'results', 'instructions.md');
+  if (existsSync(instructions)) {
+    doc = between(doc, 'instructions', readFileSync(instructions, 'utf8').replace(/^# .*\n+/, ''));
+  }
   writeFileSync(DOC, doc);
   process.stdout.write('docs/performance.md: latest and hot-path blocks updated; run prettier on it\n');
 }

@@ -284,6 +284,15 @@ export function loadInstrumentedModules(from: 'build' | 'source'): IORedisCtor {
   return ioredis;
 }
 
+/**
+ * Loads sockscope alone, disabled (no ioredis, no instrumentation-net): for a process that only
+ * runs sockscope's variants (the callgrind children).
+ */
+export function loadSockscopeOnly(from: 'build' | 'source' | 'prebuilt'): void {
+  sockscopeInst ??= new (loadSockscope(from).SocketInstrumentation)({ enabled: false });
+  assertPristine();
+}
+
 /** Which instrumentations a variant runs with, and sockscope's configuration. */
 export interface InstrumentationSet {
   sockscope?: SocketInstrumentationConfig;

@@ -85,6 +85,8 @@ export class RawClient {
   private constructor(
     readonly socket: net.Socket,
     readonly peer: Peer,
+    /** What each round trip writes: the peer's request, or the same bytes as a string. */
+    readonly payload: Buffer | string,
   ) {
     socket.on('data', (chunk: Buffer) => {
       this.got += chunk.length;
@@ -99,13 +101,15 @@ export class RawClient {
     });
   }
 
-  static connect(peer: Peer): Promise<RawClient> {
+  /** `asString`: write the request as a latin1 string (as string-writing clients such as ioredis do). */
+  static connect(peer: Peer, asString = false): Promise<RawClient> {
+    const payload = asString ? peer.request.toString('latin1') : peer.request;
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host: peer.host, port: peer.port, noDelay: true });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.removeListener('error', reject);
-        resolve(new RawClient(socket, peer));
+        resolve(new RawClient(socket, peer, payload));
       });
     });
   }
@@ -117,7 +121,7 @@ export class RawClient {
     this.want = this.peer.responseLength;
     return new Promise<void>((resolve) => {
       this.resolve = resolve;
-      this.socket.write(this.peer.request);
+      this.socket.write(this.payload);
     });
   }
 

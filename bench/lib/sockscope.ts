@@ -28,7 +28,11 @@ export const BUILD_DIR = join(ROOT, 'node_modules', '.cache', 'sockscope-bench',
 
 let loaded: SockscopeModules | undefined;
 
-export function loadSockscope(from: 'build' | 'source'): SockscopeModules {
+/**
+ * `prebuilt` loads what an earlier `build` compiled into BUILD_DIR without compiling again (the
+ * callgrind children: the parent builds once).
+ */
+export function loadSockscope(from: 'build' | 'source' | 'prebuilt'): SockscopeModules {
   if (loaded !== undefined) return loaded;
   // tsx turns on source-mapped stack traces for the whole process; a plain `node app.js` has them
   // off. sockscope reads a stack once per connection (caller package), so leaving them on would bill
@@ -45,19 +49,23 @@ export function loadSockscope(from: 'build' | 'source'): SockscopeModules {
     };
     return loaded;
   }
-  rmSync(BUILD_DIR, { recursive: true, force: true });
-  const tsc = require.resolve('typescript/bin/tsc');
-  const r = spawnSync(
-    process.execPath,
-    [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD_DIR, '--declaration', 'false'],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  const entry = join(BUILD_DIR, 'tap', 'instrumentation.js');
+  let r: { status: number | null; stdout: string; stderr: string } = { status: 0, stdout: '', stderr: '' };
+  if (from === 'build') {
+    rmSync(BUILD_DIR, { recursive: true, force: true });
+    const tsc = require.resolve('typescript/bin/tsc');
+    r = spawnSync(
+      process.execPath,
+      [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD_DIR, '--declaration', 'false'],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
+  }
+  // The package's entry point, as an app loads it (its internal layout may move).
+  const entry = join(BUILD_DIR, 'index.js');
   if (!existsSync(entry)) throw new Error(`compiling src/ failed:\n${r.stdout}${r.stderr}`);
+  const index = require(entry) as typeof Instrumentation & typeof Processor;
   loaded = {
-    SocketInstrumentation: (require(entry) as typeof Instrumentation).SocketInstrumentation,
-    SocketCoverageProcessor: (require(join(BUILD_DIR, 'coverage', 'processor.js')) as typeof Processor)
-      .SocketCoverageProcessor,
+    SocketInstrumentation: index.SocketInstrumentation,
+    SocketCoverageProcessor: index.SocketCoverageProcessor,
     origin: `build (src/ compiled by tsc -p tsconfig.build.json into ${BUILD_DIR.slice(ROOT.length + 1)})`,
     buildErrors: r.status === 0 ? '' : `${r.stdout}${r.stderr}`.trim(),
   };

@@ -210,3 +210,31 @@ test('a request written a few bytes at a time is still recognised (detection acc
   assert.equal(e.name, 'redis PING');
   assert.equal(e.attributes['sockscope.bytes_sent'], 14);
 });
+
+test('Redis commands written as strings are named and framed from their bytes, ASCII or not, in either encoding', async (t) => {
+  if (!(await requireService(t, 'Redis', '127.0.0.1', 6379))) return;
+  const s = await connect(6379);
+  const reply = () => new Promise((r) => s.once('data', r));
+  const commands: Array<[string, BufferEncoding | undefined]> = [
+    ['*3\r\n$3\r\nSET\r\n$14\r\nsockscope:test\r\n$5\r\nplain\r\n', undefined],
+    ['*3\r\n$3\r\nSET\r\n$14\r\nsockscope:test\r\n$5\r\ncafé\r\n', 'utf8'],
+    ['*3\r\n$3\r\nSET\r\n$14\r\nsockscope:test\r\n$4\r\ncafé\r\n', 'latin1'],
+    ['*2\r\n$3\r\nDEL\r\n$14\r\nsockscope:test\r\n', undefined],
+  ];
+  for (const [cmd, encoding] of commands) {
+    const got = reply();
+    s.write(cmd, encoding);
+    await got;
+  }
+  s.destroy();
+  await waitFor(() => sockscopeSpans('exchange').length === 4);
+  const exchanges = sockscopeSpans('exchange');
+  assert.deepEqual(
+    exchanges.map((e) => e.name),
+    ['redis SET', 'redis SET', 'redis SET', 'redis DEL'],
+  );
+  assert.deepEqual(
+    exchanges.map((e) => e.attributes['sockscope.bytes_sent']),
+    commands.map(([cmd, enc]) => Buffer.byteLength(cmd, enc ?? 'utf8')),
+  );
+});

@@ -1,0 +1,291 @@
+/**
+ * Instructions per round trip, counted by callgrind: `npm run bench -- --instructions` (slow: a
+ * few minutes per scenario; not in CI).
+ *
+ * CPU time swings on a shared machine; an instruction count does not (same binary, same input,
+ * same count). Each variant of the request loop (raw, sockscope 'none', 'all' under an unsampled
+ * parent, 'all' sampled) runs in its own client process under `valgrind --tool=callgrind
+ * --trace-children=no` (the peer is Redis or the echo child, never counted). After WARMUP round
+ * trips the process has callgrind count a window of N round trips and then one of 2N
+ * (loop-client.ts); (window 2 - window 1) / N is the steady-state cost of one round trip: what
+ * each window pays around the round trips (asking callgrind) cancels.
+ *
+ * Two whole processes (WARMUP + N against WARMUP + 2N) do not work: the same process run twice
+ * differs by tens of millions of instructions (V8's GC and compiler heuristics read the clock),
+ * which is more than N round trips cost.
+ *
+ *   --n N          round trips in the first window (default 1000; the second counts 2N)
+ *   --warmup N     round trips before them (default 3000)
+ *   --jobs N       callgrind processes at once (default 2; counts do not depend on it)
+ *   --only IDS     some of redis-buffer, redis-string, echo-buffer, echo-string
+ *   --variants IDS some of raw, none, unsampled, all
+ *   --keep DIR     keep the callgrind.out files there (for callgrind_annotate)
+ *   --source       sockscope from src/ through tsx (checks the harness; not what ships)
+ *
+ * Node runs with `--single-threaded` (no concurrent compiler or GC threads, whose work callgrind
+ * would count in a different order from run to run), a fixed young generation of 64 MB per
+ * semi-space that a window's garbage does not fill (loop-client.ts scavenges before each window),
+ * and `--no-memory-reducer` (it starts full GCs after idle wall-clock time, and everything is slow
+ * under valgrind).
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { loadSockscope } from '../lib/sockscope';
+import { startEchoServer } from '../lib/peers';
+
+const run = promisify(execFile);
+
+export const NODE_FLAGS = [
+  '--expose-gc',
+  '--single-threaded',
+  '--max-semi-space-size=64',
+  '--min-semi-space-size=64',
+  '--no-memory-reducer',
+];
+export const VALGRIND_FLAGS = ['--tool=callgrind', '--trace-children=no'];
+/** Set by loop-client.ts's callgrind_control calls: the two windows' dumps. */
+const WINDOWS = ['.1', '.2'];
+const SCENARIOS = ['redis-buffer', 'redis-string', 'echo-buffer', 'echo-string'] as const;
+const VARIANTS = ['raw', 'none', 'unsampled', 'all'] as const;
+const LABELS: Record<string, string> = {
+  raw: '1 raw net.Socket, no instrumentation',
+  none: "6 sockscope exchanges:'none'",
+  unsampled: "5 sockscope 'all', unsampled parent",
+  all: "2 sockscope 'all', sampled (reference)",
+};
+
+export interface InstructionOptions {
+  n: number;
+  warmup: number;
+  jobs: number;
+  only: string[];
+  variants: string[];
+  keep: string | undefined;
+  source: boolean;
+}
+
+export function parseInstructionArgs(argv: string[]): InstructionOptions {
+  const o: InstructionOptions = {
+    n: 1000,
+    warmup: 3000,
+    jobs: 2,
+    only: [...SCENARIOS],
+    variants: [...VARIANTS],
+    keep: undefined,
+    source: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--instructions') continue;
+    else if (a === '--n') o.n = Number(next());
+    else if (a === '--warmup') o.warmup = Number(next());
+    else if (a === '--jobs') o.jobs = Number(next());
+    else if (a === '--only') o.only = next().split(',');
+    else if (a === '--variants') o.variants = next().split(',');
+    else if (a === '--keep') o.keep = next();
+    else if (a === '--source') o.source = true;
+    else throw new Error(`unknown argument ${a} with --instructions`);
+  }
+  for (const s of o.only)
+    if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
+  for (const v of o.variants)
+    if (!(VARIANTS as readonly string[]).includes(v)) throw new Error(`unknown variant ${v}`);
+  if (!o.variants.includes('raw')) o.variants.unshift('raw'); // the ratios need it
+  for (const [k, v] of [
+    ['--n', o.n],
+    ['--warmup', o.warmup],
+    ['--jobs', o.jobs],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${k} needs a positive integer`);
+  }
+  return o;
+}
+
+interface Job {
+  scenario: string;
+  variant: string;
+  out: string;
+}
+
+interface JobResult extends Job {
+  /** Instructions counted in the window of N round trips and in the window of 2N. */
+  windows: [number, number];
+  report: Record<string, unknown>;
+}
+
+/** Total instructions (Ir) of a callgrind.out file: its `summary:` line. */
+export function totalOf(file: string): number {
+  const m = /^summary: (\d+)/m.exec(readFileSync(file, 'utf8'));
+  if (m === null) throw new Error(`${file}: no summary line`);
+  return Number(m[1]);
+}
+
+async function runJob(job: Job, o: InstructionOptions, echoPort: number): Promise<JobResult> {
+  const [peer, writes] = job.scenario.split('-');
+  const client = join(__dirname, 'loop-client.ts');
+  const args = [
+    ...VALGRIND_FLAGS,
+    `--callgrind-out-file=${job.out}`,
+    process.execPath,
+    ...NODE_FLAGS,
+    '--require',
+    'tsx/cjs',
+    client,
+    peer,
+    String(echoPort),
+    writes,
+    job.variant,
+    String(o.warmup),
+    String(o.n),
+    o.source ? 'source' : 'prebuilt',
+  ];
+  const { stdout } = await run('valgrind', args, {
+    cwd: join(__dirname, '..', '..'),
+    maxBuffer: 1 << 24,
+    encoding: 'utf8',
+  });
+  const last = stdout.trim().split('\n').pop() ?? '{}';
+  const windows = WINDOWS.map((w) => totalOf(job.out + w)) as [number, number];
+  return { ...job, windows, report: JSON.parse(last) as Record<string, unknown> };
+}
+
+/** Runs jobs with at most `jobs` at once, in order of the list. */
+async function pool<T, R>(items: T[], jobs: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
+  return out;
+}
+
+export interface InstructionRow {
+  scenario: string;
+  variant: string;
+  perRoundTrip: number;
+  ratio: number;
+  windows: [number, number];
+  checks: string;
+}
+
+function checkOf(variant: string, r: JobResult, o: InstructionOptions): string {
+  const problems: string[] = [];
+  {
+    const total = o.warmup + 3 * o.n;
+    const rep = r.report as {
+      exported?: number;
+      byKey?: Record<string, number>;
+      connectionExchanges?: number;
+    };
+    const exch = rep.byKey?.['sockscope|exchange'] ?? 0;
+    const wantExch = variant === 'all' ? total : 0;
+    if (variant !== 'raw') {
+      if (exch !== wantExch) problems.push(`exchange spans ${exch} (expected ${wantExch})`);
+      if (rep.connectionExchanges !== total)
+        problems.push(`sockscope.exchanges ${String(rep.connectionExchanges)} (expected ${total})`);
+    }
+  }
+  return problems.length === 0 ? 'ok' : problems.join('; ');
+}
+
+export async function runInstructions(o: InstructionOptions, log: (l: string) => void): Promise<number> {
+  const started = Date.now();
+  const mods = loadSockscope(o.source ? 'source' : 'build'); // compiles src/ once for every child
+  log(`sockscope under test: ${mods.origin}`);
+  const dir = o.keep ?? mkdtempSync(join(tmpdir(), 'sockscope-callgrind-'));
+  mkdirSync(dir, { recursive: true });
+  const echo = await startEchoServer();
+  let results: JobResult[];
+  try {
+    const jobs: Job[] = [];
+    for (const scenario of o.only) {
+      for (const variant of o.variants) {
+        jobs.push({ scenario, variant, out: join(dir, `callgrind.out.${scenario}.${variant}`) });
+      }
+    }
+    // The sampled reference last: the targets' variants first.
+    jobs.sort((a, b) => Number(a.variant === 'all') - Number(b.variant === 'all'));
+    log(
+      `callgrind: ${jobs.length} processes (${o.only.join(', ')} x ${o.variants.join(', ')} x ` +
+        `${o.warmup} + ${o.n} + ${2 * o.n} round trips), ${o.jobs} at a time`,
+    );
+    results = await pool(jobs, o.jobs, async (j) => {
+      const r = await runJob(j, o, echo.port);
+      log(
+        `  ${j.scenario} ${j.variant}: ${r.windows.map((w) => w.toLocaleString('en-US')).join(' / ')} instructions` +
+          ` (${((r.windows[1] - r.windows[0]) / o.n).toFixed(0)} per round trip)`,
+      );
+      return r;
+    });
+  } finally {
+    await echo.stop();
+    if (o.keep === undefined) rmSync(dir, { recursive: true, force: true });
+  }
+
+  const rows: InstructionRow[] = [];
+  for (const scenario of o.only) {
+    const per = new Map<string, InstructionRow>();
+    for (const variant of o.variants) {
+      const r = results.find((x) => x.scenario === scenario && x.variant === variant)!;
+      const row: InstructionRow = {
+        scenario,
+        variant,
+        perRoundTrip: (r.windows[1] - r.windows[0]) / o.n,
+        ratio: NaN,
+        windows: r.windows,
+        checks: checkOf(variant, r, o),
+      };
+      per.set(variant, row);
+      rows.push(row);
+    }
+    const raw = per.get('raw')!.perRoundTrip;
+    for (const row of per.values()) row.ratio = row.perRoundTrip / raw;
+  }
+  const md = instructionsMarkdown(rows, o, (Date.now() - started) / 1e3);
+  process.stdout.write(`${md}\n`);
+  const publish = o.only.length === SCENARIOS.length && o.variants.length === VARIANTS.length && !o.source;
+  const outDir = publish ? join(__dirname, '..', 'results') : join(tmpdir(), 'sockscope-bench');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'instructions.md'), md);
+  writeFileSync(join(outDir, 'instructions.json'), JSON.stringify({ options: o, rows }, null, 2) + '\n');
+  log(
+    `wrote ${join(outDir, 'instructions.md')} and instructions.json${o.keep ? `; callgrind files in ${o.keep}` : ''}`,
+  );
+  return rows.some((r) => r.checks !== 'ok') ? 1 : 0;
+}
+
+export function instructionsMarkdown(rows: InstructionRow[], o: InstructionOptions, seconds: number): string {
+  const c = cpus();
+  const lines = [
+    '# Instructions per round trip (callgrind)',
+    '',
+    `- Date: ${new Date().toISOString()}; ${c[0]?.model.trim() ?? 'unknown'} x ${c.length}; Node ${process.version}; load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', ')}`,
+    `- Command: \`npm run bench -- --instructions --n ${o.n} --warmup ${o.warmup}\`; ${seconds.toFixed(0)} s`,
+    `- Each variant in its own client process under \`valgrind ${VALGRIND_FLAGS.join(' ')}\`, node ${NODE_FLAGS.join(' ')};`,
+    `  after ${o.warmup} round trips, two windows counted in the same process: per round trip = (window of ${2 * o.n} − window of ${o.n}) / ${o.n}.`,
+    '',
+    '| scenario | variant | instructions / round trip | ratio to raw | windows (N, 2N) | checks |',
+    '| --- | --- | ---: | ---: | --- | --- |',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.scenario} | ${r.variant}: ${LABELS[r.variant]} | ${Math.round(r.perRoundTrip).toLocaleString('en-US')} | ` +
+        `${r.ratio.toFixed(3)} | ${r.windows.map((t) => t.toLocaleString('en-US')).join(', ')} | ${r.checks} |`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
