@@ -7,6 +7,7 @@ import type { PeerInfo } from '../spans/build';
 import { startConnectionSpan } from '../spans/connection';
 import { FailureLog } from '../spans/failure-log';
 import type { SocketInstrumentationConfig } from '../types';
+import { isCaptured } from './capture-hook';
 import { callerPackage } from './caller-package';
 import { resolveConfig, type ResolvedConfig } from './config';
 import { connectTarget } from './connect-args';
@@ -103,7 +104,9 @@ export class TapRegistry {
     if (this.cfg.connections) {
       const parent = trace.getSpanContext(ctx);
       const wanted =
-        parent !== undefined ? (parent.traceFlags & TraceFlags.SAMPLED) !== 0 : !this.cfg.requireParentSpan;
+        (parent !== undefined
+          ? (parent.traceFlags & TraceFlags.SAMPLED) !== 0
+          : !this.cfg.requireParentSpan) || isCaptured(ctx);
       if (wanted) tap.connSpan = startConnectionSpan(this.services.tracer(), ctx, peer, nowMs());
     }
     tap.watchConnect(socket.encrypted === true);

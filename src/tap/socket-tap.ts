@@ -26,6 +26,7 @@ import {
   setPeerAttributes,
   type TlsSession,
 } from '../spans/connection';
+import { captureHook, isCaptured } from './capture-hook';
 import type { Sweepable } from './sweeper';
 import type { TapServices, TapSettings } from './tap-settings';
 
@@ -292,15 +293,18 @@ export class SocketTap implements Sweepable {
       if (isSpanContextValid(parent)) this.validParent = parent;
       else parent = undefined;
     }
+    // A test capture records its exchanges whatever the sampler says; its tracer gives the app only
+    // what the app would have had.
+    const captured = isCaptured(ctx);
     const emit =
-      !unsampled &&
-      s.exchanges !== 'none' &&
-      (parent !== undefined || !s.requireParentSpan) &&
+      (captured ||
+        (!unsampled && s.exchanges !== 'none' && (parent !== undefined || !s.requireParentSpan))) &&
       !isTracingSuppressed(ctx);
     const ex = new Exchange(ctx, parent, emit, emit ? coveringScope(parentSpan) : undefined, now);
     if (emit) this.services.coverage.matchAtStart(ex, this.viewOf);
     // With 'uncovered', an exchange known to be covered is only counted: no hash, no span.
-    if (ex.coveredBy !== undefined && s.exchanges === 'uncovered') ex.emitSpan = false;
+    if (ex.coveredBy !== undefined && s.exchanges === 'uncovered' && !captured) ex.emitSpan = false;
+    if (captured && emit) captureHook?.exchangeStarted(ctx, now);
     if (ex.emitSpan && s.hashRequests) ex.hash = this.parser?.protocol === 'http' ? newHttpHash() : newHash();
     this.open.push(ex);
     return ex;
@@ -329,7 +333,7 @@ export class SocketTap implements Sweepable {
     if (!ex.emitSpan) return;
     const s = this.settings;
     const coveredBy = this.services.coverage.coverAtEnd(ex, this.viewOf);
-    if (s.exchanges === 'uncovered' && coveredBy !== undefined) return;
+    if (s.exchanges === 'uncovered' && coveredBy !== undefined && !isCaptured(ex.ctx)) return;
     const p = this.parser;
     emitExchangeSpan(
       this.services.tracer(),

@@ -1,0 +1,14 @@
+/**
+ * `sockscope/testing`: network budgets in tests. Needs `@opentelemetry/sdk-trace` and
+ * `@opentelemetry/context-async-hooks` (both come with `@opentelemetry/sdk-node`).
+ */
+export { captureNetwork } from './capture';
+export type {
+  CodeLocation,
+  Network,
+  NetworkBudget,
+  NetworkConnection,
+  NetworkCount,
+  NetworkExchange,
+  NetworkFinding,
+} from './types';
