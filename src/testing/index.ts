@@ -3,6 +3,8 @@
  * `@opentelemetry/context-async-hooks` (both come with `@opentelemetry/sdk-node`).
  */
 export { captureNetwork } from './capture';
+export { assertNetworkBudget } from './budget';
+export { expectNetwork, type ExpectNetworkOptions } from './expect';
 export type {
   CodeLocation,
   Network,

@@ -1,0 +1,69 @@
+/** Budget violations and the one table every budget failure is shown as (tests and the CLI). */
+import * as path from 'node:path';
+import { renderTable } from '../cli/table';
+import type { CodeLocation } from './frames';
+import type { NetworkCount } from './types';
+
+export interface BudgetViolation {
+  /** The budget rule broken: `maxExchanges`, `perOperation`, `noNPlusOne`, `recorded`... */
+  rule: string;
+  operation: string;
+  server: string;
+  /** What the rule allowed, as shown (`2`, `none`). */
+  allowed: string;
+  /** What happened (`9`, `8 calls`). */
+  happened: string;
+  /** Where: the function and the code location, when known. */
+  where: string;
+}
+
+/** `file:line` relative to the working folder (absolute when outside it), with the function. */
+export function describeLocation(fn: string | undefined, loc: CodeLocation | undefined): string {
+  const parts: string[] = [];
+  if (fn !== undefined) parts.push(fn);
+  if (loc !== undefined) {
+    const rel = path.relative(process.cwd(), loc.file);
+    const file = rel.startsWith('..') || path.isAbsolute(rel) ? loc.file : rel;
+    const at = `${file}:${loc.line}`;
+    parts.push(loc.function !== undefined && loc.function !== fn ? `at ${at} (${loc.function})` : `at ${at}`);
+  }
+  return parts.join(' ');
+}
+
+/** The failure message: a headline, the violations, what was allowed and what happened. */
+export function renderViolations(
+  headline: string,
+  violations: readonly BudgetViolation[],
+  allowed: readonly string[],
+  happened: { summary: string; counts: readonly NetworkCount[] },
+): string {
+  const table = renderTable(
+    [
+      { header: 'violation' },
+      { header: 'operation' },
+      { header: 'server' },
+      { header: 'allowed', align: 'right' },
+      { header: 'happened', align: 'right' },
+      { header: 'where' },
+    ],
+    violations.map((v) => [v.rule, v.operation, v.server, v.allowed, v.happened, v.where]),
+  );
+  const counts =
+    happened.counts.length === 0
+      ? '  (no operation exchanges)\n'
+      : renderTable(
+          [{ header: 'count', align: 'right' }, { header: 'server' }, { header: 'operation' }],
+          happened.counts.map((c) => [String(c.count), c.server, c.operation]),
+        )
+          .split('\n')
+          .map((l) => (l === '' ? l : `  ${l}`))
+          .join('\n');
+  return [
+    headline,
+    '',
+    table,
+    `Allowed: ${allowed.length > 0 ? allowed.join(', ') : '(nothing checked)'}`,
+    `Happened: ${happened.summary}`,
+    counts,
+  ].join('\n');
+}
