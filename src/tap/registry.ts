@@ -101,12 +101,13 @@ export class TapRegistry {
       callerPackage: this.cfg.captureCallerPackage ? callerPackage() : undefined,
     };
     const tap = new SocketTap(this.settings, this.services, socket, peer);
-    if (this.cfg.connections) {
+    // A test capture records its connections whatever the config and sampler say (see capture-hook).
+    const captured = isCaptured(ctx);
+    if (this.cfg.connections || captured) {
       const parent = trace.getSpanContext(ctx);
       const wanted =
-        (parent !== undefined
-          ? (parent.traceFlags & TraceFlags.SAMPLED) !== 0
-          : !this.cfg.requireParentSpan) || isCaptured(ctx);
+        captured ||
+        (parent !== undefined ? (parent.traceFlags & TraceFlags.SAMPLED) !== 0 : !this.cfg.requireParentSpan);
       if (wanted) tap.connSpan = startConnectionSpan(this.services.tracer(), ctx, peer, nowMs());
     }
     tap.watchConnect(socket.encrypted === true);

@@ -6,7 +6,7 @@ import { DEFAULT_BUDGET_FILE, readBudgetFile, recordBudget, toRecorded } from '.
 import { captureNetwork } from './capture';
 import { compareWithRecorded, describeRecorded } from './recorded';
 import type { Network } from './types';
-import { renderViolations } from './violations';
+import { displayPath, renderViolations } from './violations';
 
 export interface ExpectNetworkOptions {
   /**
@@ -55,7 +55,7 @@ export async function expectNetwork<T>(
   const { violations, shrunk } = compareWithRecorded(network.counts, recorded, network.exchanges);
   if (violations.length > 0) {
     const message = renderViolations(
-      `Network budget ${JSON.stringify(name)} exceeded (${path.relative(process.cwd(), file) || file}): ` +
+      `Network budget ${JSON.stringify(name)} exceeded (${displayPath(file)}): ` +
         `${violations.length} violation${violations.length === 1 ? '' : 's'}. ` +
         'If the change is intended, rerun with SOCKSCOPE_UPDATE_BUDGETS=1 and commit the file.',
       violations,

@@ -193,12 +193,30 @@ class CaptureTracer implements Tracer {
 
 // ---- setting up and restoring ----------------------------------------------------------------
 
+let own: SocketInstrumentation | undefined;
+
+/**
+ * The app enabled no SocketInstrumentation: one for the captures alone. It stays enabled after
+ * them, emitting nothing outside a capture, because pooled connections outlive a test: a tap
+ * created mid-connection could not recognise the protocol of the next test's exchanges.
+ */
+function ownInstrumentation(): SocketInstrumentation {
+  if (own === undefined) {
+    own = new SocketInstrumentation({ exchanges: 'none', connections: false });
+    // Its spans go to the capture tracer only, never to whatever provider is global later.
+    own.setTracerProvider(new ProxyTracerProvider());
+  } else {
+    own.enable();
+  }
+  return own;
+}
+
 interface Installed {
   /** The registry whose tracer was wrapped, and its original tracer function. */
   registry: TapRegistry;
   originalTracer: () => Tracer;
   wrappedTracer: () => Tracer;
-  /** An instrumentation created for the captures, disabled after. */
+  /** The instrumentation enabled for the captures, when the app has none. */
   created: SocketInstrumentation | undefined;
   /** Globals registered for the captures (none was registered), unregistered after. */
   contextManager: boolean;
@@ -229,8 +247,7 @@ function install(): Installed {
     }
     tracerProvider = trace.setGlobalTracerProvider(privateProvider);
   }
-  // The app enabled no SocketInstrumentation: one for the captures alone, whose spans the app never sees.
-  const created = activeRegistry === undefined ? new SocketInstrumentation() : undefined;
+  const created = activeRegistry === undefined ? ownInstrumentation() : undefined;
   const registry = activeRegistry as TapRegistry | undefined;
   if (registry === undefined) throw new Error('sockscope: the socket instrumentation could not be enabled');
   const originalTracer = registry.services.tracer;
@@ -251,7 +268,6 @@ function install(): Installed {
 function uninstall(i: Installed): void {
   setCaptureHook(undefined);
   if (i.registry.services.tracer === i.wrappedTracer) i.registry.services.tracer = i.originalTracer;
-  i.created?.disable();
   if (i.tracerProvider) trace.disable();
   if (i.contextManager) context.disable();
 }

@@ -17,14 +17,18 @@ export interface BudgetViolation {
   where: string;
 }
 
+/** A path relative to the working folder when inside it, else absolute. */
+export function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
+}
+
 /** `file:line` relative to the working folder (absolute when outside it), with the function. */
 export function describeLocation(fn: string | undefined, loc: CodeLocation | undefined): string {
   const parts: string[] = [];
   if (fn !== undefined) parts.push(fn);
   if (loc !== undefined) {
-    const rel = path.relative(process.cwd(), loc.file);
-    const file = rel.startsWith('..') || path.isAbsolute(rel) ? loc.file : rel;
-    const at = `${file}:${loc.line}`;
+    const at = `${displayPath(loc.file)}:${loc.line}`;
     parts.push(loc.function !== undefined && loc.function !== fn ? `at ${at} (${loc.function})` : `at ${at}`);
   }
   return parts.join(' ');
