@@ -38,10 +38,10 @@ function checkShape(budget: NetworkBudget): void {
 /** The budget as one line per rule, for the "Allowed:" line. */
 function describeBudget(b: NetworkBudget): string[] {
   const out: string[] = [];
-  if (b.maxExchanges !== undefined) out.push(`maxExchanges ${b.maxExchanges}`);
-  if (b.maxConnections !== undefined) out.push(`maxConnections ${b.maxConnections}`);
-  for (const [s, n] of Object.entries(b.perServer ?? {})) out.push(`${s} ${n}`);
-  for (const [o, n] of Object.entries(b.perOperation ?? {})) out.push(`${o} ${n}`);
+  if (b.maxExchanges !== undefined) out.push(`exchanges <= ${b.maxExchanges}`);
+  if (b.maxConnections !== undefined) out.push(`connections <= ${b.maxConnections}`);
+  for (const [s, n] of Object.entries(b.perServer ?? {})) out.push(`${s} <= ${n}`);
+  for (const [o, n] of Object.entries(b.perOperation ?? {})) out.push(`${o} <= ${n}`);
   if (b.noDuplicates === true) out.push('noDuplicates');
   if (b.noNPlusOne === true) out.push('noNPlusOne');
   if (b.allowUncovered === false) out.push('no uncovered exchanges');

@@ -56,7 +56,7 @@ export function describeRecorded(recorded: RecordedBudget): string[] {
   const out: string[] = [];
   for (const server of Object.keys(recorded).sort()) {
     for (const op of Object.keys(recorded[server]).sort())
-      out.push(`${server} ${op} ${recorded[server][op]}`);
+      out.push(`${server} ${op} <= ${recorded[server][op]}`);
   }
   return out;
 }

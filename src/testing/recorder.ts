@@ -226,6 +226,15 @@ interface Installed {
 let running = 0;
 let installed: Installed | undefined;
 
+/**
+ * Called when sockscope/testing is loaded: connections a test opens before its first capture (a
+ * pool seeded in a `before` hook) are then tapped from their first byte, so their protocol is
+ * known when a capture uses them. An app that enables its own SocketInstrumentation later takes over.
+ */
+export function tapEarly(): void {
+  if (activeRegistry === undefined) ownInstrumentation();
+}
+
 /** A context manager is working when a value set in `with` is visible inside it. */
 function hasContextManager(): boolean {
   const probe = ROOT_CONTEXT.setValue(LOCATION_KEY, true);
