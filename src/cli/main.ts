@@ -14,6 +14,7 @@ export const USAGE = `usage: sockscope <command> [options]
 Commands:
   gaps     which network calls no upstream instrumentation covers (sockscope gaps --help)
   report   network time and waste findings per traced function (sockscope report --help)
+  budget   check a trace file against recorded network budgets (sockscope budget --help)
   demo     run a sample service under sockscope and show both
 
 Options:
@@ -61,6 +62,8 @@ async function dispatch(argv: string[]): Promise<number> {
       return 0;
     case 'gaps':
       return (await import('./gaps')).runGaps(rest);
+    case 'budget':
+      return (await import('./budget')).runBudget(rest);
     case 'report':
     case 'demo': {
       const run =

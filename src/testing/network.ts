@@ -97,7 +97,8 @@ function locationOf(a: TraceSpan['attributes']): CodeLocation | undefined {
   };
 }
 
-function toExchange(s: TraceSpan): NetworkExchange {
+/** An exchange span as a `NetworkExchange`. */
+export function toExchange(s: TraceSpan): NetworkExchange {
   const a = s.attributes;
   return {
     operation: s.name,
