@@ -1,8 +1,7 @@
 /** `assertNetworkBudget`: a network budget checked against what a capture saw. */
-import { AssertionError } from 'node:assert';
 import { countExchanges } from './network';
 import type { Network, NetworkBudget, NetworkExchange } from './types';
-import { describeLocation, renderViolations, type BudgetViolation } from './violations';
+import { budgetError, describeLocation, renderViolations, type BudgetViolation } from './violations';
 
 const BUDGET_KEYS: ReadonlySet<string> = new Set([
   'maxExchanges',
@@ -165,10 +164,5 @@ export function assertNetworkBudget(network: Network, budget: NetworkBudget): vo
     describeBudget(budget),
     { summary: summarise(network), counts: network.counts },
   );
-  throw new AssertionError({
-    message,
-    actual: network.counts,
-    expected: budget,
-    operator: 'assertNetworkBudget',
-  });
+  throw budgetError(message, network.counts, budget, 'assertNetworkBudget');
 }

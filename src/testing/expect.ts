@@ -6,7 +6,7 @@ import { DEFAULT_BUDGET_FILE, readBudgetFile, recordBudget, toRecorded } from '.
 import { captureNetwork } from './capture';
 import { compareWithRecorded, describeRecorded } from './recorded';
 import type { Network } from './types';
-import { displayPath, renderViolations } from './violations';
+import { budgetError, displayPath, renderViolations } from './violations';
 
 export interface ExpectNetworkOptions {
   /**
@@ -62,12 +62,7 @@ export async function expectNetwork<T>(
       describeRecorded(recorded),
       { summary: summarise(network), counts: network.counts },
     );
-    throw new AssertionError({
-      message,
-      actual: toRecorded(network.counts),
-      expected: recorded,
-      operator: 'expectNetwork',
-    });
+    throw budgetError(message, toRecorded(network.counts), recorded, 'expectNetwork');
   }
   if (shrunk.length > 0) {
     const lines = shrunk.map((s) => `  ${s.server} ${s.operation}: ${s.recorded} recorded, ${s.now} now`);

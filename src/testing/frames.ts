@@ -14,10 +14,12 @@ export interface CodeLocation {
   function: string | undefined;
 }
 
-/** sockscope's own code (src/ when run from source, dist/ when installed): never the user's. */
-const OWN_DIRS = [path.resolve(__dirname, '..'), path.resolve(__dirname, '..', '..', 'dist')].map(
-  (d) => d + path.sep,
-);
+/**
+ * sockscope's own code: src/ when run from source, dist/ when built, and src/ again when a runner
+ * (Vitest, Jest) maps dist/ frames back through the shipped source maps. Never the user's.
+ */
+const ROOT = path.resolve(__dirname, '..', '..');
+const OWN_DIRS = [path.join(ROOT, 'src'), path.join(ROOT, 'dist')].map((d) => d + path.sep);
 const FRAME = /^\s*at (?:(?:async )?(.*?) \()?(.*?):(\d+):(\d+)\)?$/;
 /** Deep enough to get from a client library's write back to the caller. */
 const STACK_DEPTH = 64;

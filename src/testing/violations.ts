@@ -1,4 +1,5 @@
 /** Budget violations and the one table every budget failure is shown as (tests and the CLI). */
+import { AssertionError } from 'node:assert';
 import * as path from 'node:path';
 import { renderTable } from '../cli/table';
 import type { CodeLocation } from './frames';
@@ -70,4 +71,19 @@ export function renderViolations(
     `Happened: ${happened.summary}`,
     counts,
   ].join('\n');
+}
+
+/**
+ * The error a budget failure throws. `actual`/`expected` let Jest and Vitest show a diff of the
+ * counts; `showDiff: false` keeps Mocha from replacing the message (the table) with its own diff.
+ */
+export function budgetError(
+  message: string,
+  actual: unknown,
+  expected: unknown,
+  operator: string,
+): AssertionError {
+  const err = new AssertionError({ message, actual, expected, operator });
+  (err as AssertionError & { showDiff?: boolean }).showDiff = false;
+  return err;
 }
