@@ -1,4 +1,4 @@
-/* global __dirname, module */
+/* global __dirname, module, require */
 // The code under test in every runner fixture: a cart page reading Redis, with an optional change
 // (CART_CHANGE=duplicate adds a second GET of the same key). sockscope/testing comes from the
 // built package (npm run build), as an app would get it from node_modules.

@@ -1,4 +1,4 @@
-/* global test, expect, beforeAll, afterAll */
+/* global test, expect, beforeAll, afterAll, require */
 const { expectNetwork, captureNetwork, assertNetworkBudget, makeCart } = require('../shared.cjs');
 
 const { redis, cartPage } = makeCart();

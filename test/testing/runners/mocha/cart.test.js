@@ -1,4 +1,4 @@
-/* global describe, it, before, after */
+/* global describe, it, before, after, require */
 const assert = require('node:assert/strict');
 const { expectNetwork, captureNetwork, assertNetworkBudget, makeCart } = require('../shared.cjs');
 
