@@ -30,13 +30,22 @@ function isUserFile(file: string): boolean {
   return !OWN_DIRS.some((d) => file.startsWith(d));
 }
 
-/** The innermost frame of the current stack in user code, or undefined when none is on it. */
-export function callerLocation(): CodeLocation | undefined {
+/**
+ * The current stack, captured but not yet formatted: V8 formats `stack` on first read, which is
+ * the costly part (more so with source maps), so only the locations someone reads are formatted.
+ */
+export function captureStack(): Error {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = STACK_DEPTH;
-  const stack = new Error().stack;
+  const err = new Error();
   Error.stackTraceLimit = limit;
-  return stack === undefined ? undefined : firstUserFrame(stack);
+  return err;
+}
+
+/** The innermost frame of a captured stack in user code, or undefined when none is on it. */
+export function userLocation(stack: Error): CodeLocation | undefined {
+  const text = stack.stack;
+  return text === undefined ? undefined : firstUserFrame(text);
 }
 
 /** The first frame of a V8 stack text in user code. */

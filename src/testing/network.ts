@@ -4,7 +4,8 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { SpanKindName, TraceSpan } from '../analysis/model';
 import { displayServer } from '../spans/server-key';
 import { captureFindings, unionLength } from './findings';
-import type { CodeLocation } from './frames';
+import { userLocation, type CodeLocation } from './frames';
+import { stackOfSpan } from './recorder';
 import type { Network, NetworkConnection, NetworkCount, NetworkExchange, NetworkFinding } from './types';
 
 const KIND_NAMES: Record<number, SpanKindName> = {
@@ -25,6 +26,8 @@ function toTraceSpan(s: ReadableSpan): TraceSpan {
   for (const [k, v] of Object.entries(s.attributes)) {
     if (v !== undefined) attributes[k] = v as TraceSpan['attributes'][string];
   }
+  const stack = stackOfSpan(s);
+  if (stack !== undefined) defineCodeAttributes(attributes, stack);
   const sc = s.spanContext();
   // Both lines: 2.x and 3.x name the parent `parentSpanContext`; older 2.x releases `parentSpanId`.
   const legacy = s as unknown as { parentSpanId?: string };
@@ -43,6 +46,34 @@ function toTraceSpan(s: ReadableSpan): TraceSpan {
       s.status.code === SpanStatusCode.ERROR ? 'error' : s.status.code === SpanStatusCode.OK ? 'ok' : 'unset',
     links: s.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId })),
   };
+}
+
+/**
+ * The semantic conventions' `code.*` attributes (current and older names) of the user code that
+ * issued an exchange, resolved from its stack only when first read.
+ */
+function defineCodeAttributes(attributes: TraceSpan['attributes'], stack: Error): void {
+  let resolved: CodeLocation | null | undefined;
+  const loc = (): CodeLocation | null => (resolved ??= userLocation(stack) ?? null);
+  const fields: Record<string, (l: CodeLocation) => string | number | undefined> = {
+    'code.file.path': (l) => l.file,
+    'code.line.number': (l) => l.line,
+    'code.column.number': (l) => l.column,
+    'code.function.name': (l) => l.function,
+    'code.filepath': (l) => l.file,
+    'code.lineno': (l) => l.line,
+    'code.function': (l) => l.function,
+  };
+  for (const [key, pick] of Object.entries(fields)) {
+    Object.defineProperty(attributes, key, {
+      enumerable: true,
+      configurable: true,
+      get: () => {
+        const l = loc();
+        return l === null ? undefined : pick(l);
+      },
+    });
+  }
 }
 
 /**
@@ -100,7 +131,7 @@ function locationOf(a: TraceSpan['attributes']): CodeLocation | undefined {
 /** An exchange span as a `NetworkExchange`. */
 export function toExchange(s: TraceSpan): NetworkExchange {
   const a = s.attributes;
-  return {
+  const ex: NetworkExchange = {
     operation: s.name,
     server: serverOf(a),
     protocol: str(a['network.protocol.name']) ?? str(a['network.transport']) ?? 'tcp',
@@ -110,9 +141,16 @@ export function toExchange(s: TraceSpan): NetworkExchange {
     error: s.status === 'error',
     startMs: s.startMs,
     durationMs: s.endMs - s.startMs,
-    location: locationOf(a),
+    location: undefined,
     spanId: s.spanId,
   };
+  // Formatting a stack is the costly part: only when someone reads the location.
+  let cached: { value: CodeLocation | undefined } | undefined;
+  Object.defineProperty(ex, 'location', {
+    enumerable: true,
+    get: () => (cached ??= { value: locationOf(a) }).value,
+  });
+  return ex;
 }
 
 function toConnection(s: ReadableSpan): NetworkConnection {

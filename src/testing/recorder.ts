@@ -33,7 +33,7 @@ import { SCOPE_NAME } from '../spans/semconv';
 import { CAPTURE_KEY, setCaptureHook } from '../tap/capture-hook';
 import { SocketInstrumentation } from '../tap/instrumentation';
 import { activeRegistry, type TapRegistry } from '../tap/registry';
-import { callerLocation, type CodeLocation } from './frames';
+import { captureStack } from './frames';
 import { TeeSpan } from './tee-span';
 
 /** What one running capture collects. */
@@ -96,43 +96,33 @@ const privateTracer = privateProvider.getTracer(SCOPE_NAME);
 
 // ---- code locations --------------------------------------------------------------------------
 
-/** Locations of exchanges started under a marked context, until their span is created at their end. */
-const pendingLocations = new WeakMap<Context, Array<{ startMs: number; location: CodeLocation }>>();
-const LOCATION_KEY = createContextKey('sockscope.capture.location');
+/** Stacks of exchanges started under a marked context, until their span is created at their end. */
+const pendingStacks = new WeakMap<Context, Array<{ startMs: number; stack: Error }>>();
+/** The stack at the first write of each captured exchange span (formatted only when read). */
+const spanStacks = new WeakMap<object, Error>();
+const PROBE_KEY = createContextKey('sockscope.capture.probe');
 
 const hook = {
   exchangeStarted(ctx: Context, startMs: number): void {
-    const location = callerLocation();
-    if (location === undefined) return;
-    const list = pendingLocations.get(ctx);
-    if (list === undefined) pendingLocations.set(ctx, [{ startMs, location }]);
-    else list.push({ startMs, location });
+    const stack = captureStack();
+    const list = pendingStacks.get(ctx);
+    if (list === undefined) pendingStacks.set(ctx, [{ startMs, stack }]);
+    else list.push({ startMs, stack });
   },
 };
 
-function takeLocation(ctx: Context, startMs: unknown): CodeLocation | undefined {
-  const list = pendingLocations.get(ctx);
+function takeStack(ctx: Context, startMs: unknown): Error | undefined {
+  const list = pendingStacks.get(ctx);
   if (list === undefined) return undefined;
   const i = list.findIndex((e) => e.startMs === startMs);
   if (i < 0) return undefined;
   const [e] = list.splice(i, 1);
-  return e.location;
+  return e.stack;
 }
 
-/** Both the current (`code.file.path`...) and the older (`code.filepath`...) semantic conventions. */
-function codeAttributes(loc: CodeLocation): Record<string, string | number> {
-  const out: Record<string, string | number> = {
-    'code.file.path': loc.file,
-    'code.line.number': loc.line,
-    'code.column.number': loc.column,
-    'code.filepath': loc.file,
-    'code.lineno': loc.line,
-  };
-  if (loc.function !== undefined) {
-    out['code.function.name'] = loc.function;
-    out['code.function'] = loc.function;
-  }
-  return out;
+/** The stack captured at a recorded exchange span's first write, if any. */
+export function stackOfSpan(span: object): Error | undefined {
+  return spanStacks.get(span);
 }
 
 // ---- the tracer sockscope uses while captures run --------------------------------------------
@@ -171,13 +161,11 @@ class CaptureTracer implements Tracer {
         : undefined;
     // No SDK: the app's tracer is the private one, already routed.
     if (primary !== undefined && router.owns(primary)) return primary;
-    let privOptions = options;
+    const secondary = privateTracer.startSpan(name, options, ctx);
     if (options.attributes?.['sockscope.kind'] === 'exchange') {
-      const loc = takeLocation(ctx, options.startTime);
-      if (loc !== undefined)
-        privOptions = { ...options, attributes: { ...options.attributes, ...codeAttributes(loc) } };
+      const stack = takeStack(ctx, options.startTime);
+      if (stack !== undefined) spanStacks.set(secondary, stack);
     }
-    const secondary = privateTracer.startSpan(name, privOptions, ctx);
     return primary === undefined ? secondary : new TeeSpan(primary, secondary);
   }
 
@@ -237,8 +225,8 @@ export function tapEarly(): void {
 
 /** A context manager is working when a value set in `with` is visible inside it. */
 function hasContextManager(): boolean {
-  const probe = ROOT_CONTEXT.setValue(LOCATION_KEY, true);
-  return context.with(probe, () => context.active().getValue(LOCATION_KEY) === true);
+  const probe = ROOT_CONTEXT.setValue(PROBE_KEY, true);
+  return context.with(probe, () => context.active().getValue(PROBE_KEY) === true);
 }
 
 /** Whether an SDK registered a global tracer provider (the API's proxy then has a delegate). */
