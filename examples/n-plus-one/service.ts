@@ -19,12 +19,18 @@ export interface Backends {
   redis: Redis;
 }
 
-const SCHEMA = 'sockscope_example';
+export const SCHEMA = 'sockscope_example';
 export const AUTHOR_ID = 1;
 export const BOOKS = 8;
 
 /** Creates and seeds the example's tables (idempotent). */
 export async function seed({ pool, redis }: Backends): Promise<void> {
+  await seedBooks(pool);
+  await redis.set('example:page-config', JSON.stringify({ currency: 'EUR' }));
+}
+
+/** The PostgreSQL part of `seed`. */
+export async function seedBooks(pool: Pool): Promise<void> {
   await pool.query(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
   await pool.query(`CREATE TABLE IF NOT EXISTS ${SCHEMA}.authors (id int PRIMARY KEY, name text)`);
   await pool.query(
@@ -39,7 +45,6 @@ export async function seed({ pool, redis }: Backends): Promise<void> {
       `Book ${i}`,
     ]);
   }
-  await redis.set('example:page-config', JSON.stringify({ currency: 'EUR' }));
 }
 
 const slowPage = traced('authorPage', async ({ pool, redis }: Backends, authorId: number) => {

@@ -79,7 +79,7 @@ export interface FindingSummary {
 }
 
 /** Length of the union of intervals, each clipped to [lo, hi]. */
-function unionWithin(intervals: Array<[number, number]>, lo: number, hi: number): number {
+export function unionWithin(intervals: Array<[number, number]>, lo: number, hi: number): number {
   const clipped = intervals
     .map(([a, b]): [number, number] => [Math.max(a, lo), Math.min(b, hi)])
     .filter(([a, b]) => b > a)

@@ -14,6 +14,7 @@ Commands:
   gaps     which network calls no upstream instrumentation covers (sockscope gaps --help)
   report   network time and waste findings per traced function (sockscope report --help)
   top      live view of network work per server from the metrics (sockscope top --help)
+  budget   check a trace file against recorded network budgets (sockscope budget --help)
   demo     run a sample service under sockscope and show both
 
 Options:
@@ -46,6 +47,8 @@ async function dispatch(argv: string[]): Promise<number> {
       return (await import('./gaps')).runGaps(rest);
     case 'top':
       return (await import('./top')).runTop(rest);
+    case 'budget':
+      return (await import('./budget')).runBudget(rest);
     case 'report':
       return (await import('./report')).runReport(rest);
     case 'demo':

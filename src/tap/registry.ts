@@ -8,6 +8,7 @@ import type { PeerInfo } from '../spans/build';
 import { startConnectionSpan } from '../spans/connection';
 import { FailureLog } from '../spans/failure-log';
 import type { SocketInstrumentationConfig } from '../types';
+import { isCaptured } from './capture-hook';
 import { callerPackage } from './caller-package';
 import { resolveConfig, type ResolvedConfig } from './config';
 import { connectTarget } from './connect-args';
@@ -106,10 +107,13 @@ export class TapRegistry {
       callerPackage: this.cfg.captureCallerPackage ? callerPackage() : undefined,
     };
     const tap = new SocketTap(this.settings, this.services, socket, peer);
-    if (this.cfg.connections) {
+    // A test capture records its connections whatever the config and sampler say (see capture-hook).
+    const captured = isCaptured(ctx);
+    if (this.cfg.connections || captured) {
       const parent = trace.getSpanContext(ctx);
       const wanted =
-        parent !== undefined ? (parent.traceFlags & TraceFlags.SAMPLED) !== 0 : !this.cfg.requireParentSpan;
+        captured ||
+        (parent !== undefined ? (parent.traceFlags & TraceFlags.SAMPLED) !== 0 : !this.cfg.requireParentSpan);
       if (wanted) tap.connSpan = startConnectionSpan(this.services.tracer(), ctx, peer, nowMs());
     }
     tap.watchConnect(socket.encrypted === true);

@@ -26,6 +26,7 @@ import {
   setPeerAttributes,
   type TlsSession,
 } from '../spans/connection';
+import { captureHook, isCaptured } from './capture-hook';
 import type { Sweepable } from './sweeper';
 import type { ConnectionCell, SocketGroup } from '../metrics/cells';
 import { errorType } from '../spans/errors';
@@ -304,8 +305,13 @@ export class SocketTap implements Sweepable {
       if (isSpanContextValid(parent)) this.validParent = parent;
       else parent = undefined;
     }
+    // A test capture records its exchanges whatever the sampler says; its tracer gives the app only
+    // what the app would have had.
+    const captured = isCaptured(ctx);
     const traced = !unsampled && !isTracingSuppressed(ctx);
-    const emit = traced && s.exchanges !== 'none' && (parent !== undefined || !s.requireParentSpan);
+    const emit =
+      !isTracingSuppressed(ctx) &&
+      (captured || (traced && s.exchanges !== 'none' && (parent !== undefined || !s.requireParentSpan)));
     // Metrics want the coverage verdict of every exchange whose upstream spans are visible.
     const judged = emit || (traced && this.services.metrics.recording);
     const ex = new Exchange(ctx, parent, emit, judged ? coveringScope(parentSpan) : undefined, now);
@@ -314,7 +320,8 @@ export class SocketTap implements Sweepable {
       this.services.coverage.matchAtStart(ex, this.viewOf);
     }
     // With 'uncovered', an exchange known to be covered is only counted: no hash, no span.
-    if (ex.coveredBy !== undefined && s.exchanges === 'uncovered') ex.emitSpan = false;
+    if (ex.coveredBy !== undefined && s.exchanges === 'uncovered' && !captured) ex.emitSpan = false;
+    if (captured && emit) captureHook?.exchangeStarted(ctx, now);
     if (ex.emitSpan && s.hashRequests) ex.hash = this.parser?.protocol === 'http' ? newHttpHash() : newHash();
     this.open.push(ex);
     return ex;
@@ -345,7 +352,7 @@ export class SocketTap implements Sweepable {
     if (this.services.metrics.recording) this.count(ex, p?.protocol, coveredBy);
     if (!ex.emitSpan) return;
     const s = this.settings;
-    if (s.exchanges === 'uncovered' && coveredBy !== undefined) return;
+    if (s.exchanges === 'uncovered' && coveredBy !== undefined && !isCaptured(ex.ctx)) return;
     emitExchangeSpan(
       this.services.tracer(),
       ex,
