@@ -53,6 +53,11 @@ export default tseslint.config(
     'the tap never imports analysis, rendering or the CLI (docs/design.md)',
   ),
   forbid(
+    ['src/testing/**'],
+    ['cli', 'startup'],
+    'sockscope/testing is a library for tests: it never imports the CLI or the zero-code start (docs/design.md)',
+  ),
+  forbid(
     ['src/metrics/**'],
     ['tap', 'cli', 'analysis', 'render', 'report', 'startup'],
     'metric recording is used by the tap: it imports only span output (docs/design.md)',
