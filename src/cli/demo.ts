@@ -4,6 +4,8 @@
  * what `sockscope gaps` and `sockscope report` say about it and writes `sockscope-report.html`.
  */
 import * as path from 'node:path';
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { parseArgs } from 'node:util';
 import {
   localPostgres,
@@ -19,7 +21,10 @@ import { missingDemoPackages } from '../demo/modules';
 import { connectClients, createShop, seed, type Clients } from '../demo/service';
 import { startTracing, type DemoTracing } from '../demo/tracing';
 import { runGaps } from './gaps';
+import { reading, topRows, type Reading } from '../analysis/top-model';
 import { runReport } from './report';
+import { renderTop } from './top';
+import { endpointSource } from './top-sources';
 
 export const TRACES_FILE = 'sockscope-traces.jsonl';
 export const HTML_FILE = 'sockscope-report.html';
@@ -141,8 +146,31 @@ export async function runDemo(argv: string[]): Promise<number> {
   }
   const res = new Resources();
   let failure: unknown;
+  const endpoint = tracing.metricsUrl !== undefined ? endpointSource(tracing.metricsUrl, 5000) : undefined;
+  // Reading our own endpoint is not the service's traffic: not traced, not counted.
+  const metrics =
+    endpoint === undefined
+      ? undefined
+      : {
+          describe: endpoint.describe,
+          read: () => context.with(suppressTracing(context.active()), () => endpoint.read()),
+        };
+  let before: Reading | undefined;
+  let top: string | undefined;
   try {
+    if (metrics !== undefined) before = reading(await metrics.read(), Date.now());
     await runService(args.embedded, res);
+    // What `sockscope top` showed over the run: rates between a reading before and one after.
+    if (metrics !== undefined) {
+      const after = reading(await metrics.read(), Date.now());
+      top = renderTop(topRows(before, after), {
+        width: 120,
+        height: 40,
+        color: false,
+        source: `${metrics.describe} (the demo's own metrics endpoint, over the run)`,
+        at: new Date(),
+      });
+    }
   } catch (err) {
     failure = err;
   } finally {
@@ -167,6 +195,11 @@ export async function runDemo(argv: string[]): Promise<number> {
     // runGaps leaves its one-line input errors to main; the demo reports them the same way.
     process.stderr.write(`sockscope demo: ${(err as Error).message.split('\n')[0]}\n`);
     gapsCode = 1;
+  }
+  if (top !== undefined) {
+    out();
+    out(`$ sockscope top --metrics ${tracing.metricsUrl}`);
+    process.stdout.write(top);
   }
   out();
   out(`$ sockscope report ${TRACES_FILE} --html ${HTML_FILE}`);

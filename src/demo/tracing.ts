@@ -4,6 +4,7 @@
  * and the official instrumentations next to sockscope's, as a real app would have them.
  */
 import { writeFileSync } from 'node:fs';
+import type { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -56,6 +57,8 @@ export function otlpTracesUrl(env: NodeJS.ProcessEnv = process.env): string | un
 export interface DemoTracing {
   /** The OTLP destination, when spans also go there. */
   otlpUrl: string | undefined;
+  /** The demo's own Prometheus metrics endpoint on loopback, which `sockscope top` can read. */
+  metricsUrl: string | undefined;
   /**
    * Ends every open socket span (by disabling the instrumentations), flushes and shuts the
    * exporters down. Resolves to a one-line OTLP outcome when OTLP is on.
@@ -73,6 +76,38 @@ function atMost(p: Promise<unknown>, ms: number): Promise<void> {
       () => (clearTimeout(timer), resolve()),
     );
   });
+}
+
+/** A free loopback port: the Prometheus exporter needs a number before it listens. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * sockscope's metrics on a Prometheus endpoint of the demo's own, for the `top` snapshot it prints.
+ * Undefined when the metrics packages are missing: the demo then prints no snapshot.
+ */
+async function startMetrics(): Promise<{ provider: MeterProvider; url: string } | undefined> {
+  try {
+    const { MeterProvider: Provider } = await load<typeof import('@opentelemetry/sdk-metrics')>(
+      '@opentelemetry/sdk-metrics',
+    );
+    const { PrometheusExporter } = await load<typeof import('@opentelemetry/exporter-prometheus')>(
+      '@opentelemetry/exporter-prometheus',
+    );
+    const port = await freePort();
+    const exporter = new PrometheusExporter({ host: '127.0.0.1', port });
+    // The exporter pins its own sdk-metrics version: a reader all the same, of a twin declaration.
+    const provider = new Provider({ readers: [exporter as unknown as MetricReader] });
+    return { provider, url: `http://127.0.0.1:${port}/metrics` };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -123,12 +158,19 @@ export async function startTracing(file: string, serviceName: string): Promise<D
     new HttpInstrumentation({ ignoreIncomingRequestHook: () => true }),
     new SocketInstrumentation(),
   ];
-  const unregister = registerInstrumentations({ tracerProvider: provider, instrumentations });
+  const metrics = await startMetrics();
+  const unregister = registerInstrumentations({
+    tracerProvider: provider,
+    ...(metrics !== undefined ? { meterProvider: metrics.provider } : {}),
+    instrumentations,
+  });
 
   return {
     otlpUrl,
+    metricsUrl: metrics?.url,
     shutdown: async () => {
       unregister();
+      if (metrics !== undefined) await atMost(metrics.provider.shutdown(), 2000);
       await atMost(provider.forceFlush(), 8000);
       await atMost(provider.shutdown(), 2000);
       if (otlp === undefined) return undefined;

@@ -64,7 +64,8 @@ interface GapLine {
 /** The rows of the printed gap table (caller, protocol, server, then the three counts). */
 function gapRows(stdout: string): GapLine[] {
   const start = stdout.indexOf('$ sockscope gaps ');
-  const end = stdout.indexOf('$ sockscope report ');
+  const top = stdout.indexOf('$ sockscope top ');
+  const end = top >= 0 ? top : stdout.indexOf('$ sockscope report ');
   assert.ok(start >= 0 && end > start, 'the output has the gaps section, then the report section');
   const rows: GapLine[] = [];
   for (const line of stdout.slice(start, end).split('\n')) {
@@ -96,6 +97,14 @@ function explain(run: Run): string {
 
 async function assertDemoOutput(run: Run): Promise<void> {
   assert.equal(run.code, 0, explain(run));
+  // A top snapshot of the run, from the demo's own metrics endpoint: the PostgreSQL row has a rate.
+  const top = run.stdout.slice(run.stdout.indexOf('$ sockscope top --metrics http://127.0.0.1:'));
+  assert.match(top, /^\$ sockscope top --metrics/, explain(run));
+  assert.match(
+    top,
+    /^\S+:\d+\s+postgresql\s+\d+(\.\d+)?\s/m,
+    'a postgresql row with its exchanges per second',
+  );
   const rows = gapRows(run.stdout);
   const mqtt = rows.find((r) => r.caller === 'mqtt');
   assert.ok(mqtt, `a gap row for the mqtt client\n${explain(run)}`);
