@@ -1,6 +1,6 @@
 /** assertNetworkBudget and expectNetwork against real Redis and PostgreSQL, with no SDK registered. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
@@ -74,7 +74,7 @@ test('assertNetworkBudget passes within budget and throws an AssertionError with
 test('a recorded budget catches a duplicated Redis GET, though it costs well under a millisecond on loopback', async (t) => {
   if (!(await services(t))) return;
   const file = path.join(dir, 'duplicate.json');
-  await expectNetwork('cart page', () => cartPage('none'), { file });
+  await expectNetwork('cart page', () => cartPage('none'), { file, update: true }); // recorded, as a first local run would
   const recorded = readFileSync(file, 'utf8');
   assert.equal(
     recorded,
@@ -110,7 +110,7 @@ test('a recorded budget catches a duplicated Redis GET, though it costs well und
 test('a recorded budget catches a call to a new server', async (t) => {
   if (!(await services(t))) return;
   const file = path.join(dir, 'new-server.json');
-  await expectNetwork('cart page', () => cartPage('none'), { file });
+  await expectNetwork('cart page', () => cartPage('none'), { file, update: true }); // recorded, as a first local run would
   await assert.rejects(
     expectNetwork('cart page', () => cartPage('new server'), { file }),
     (e: Error) => {
@@ -124,7 +124,7 @@ test('a recorded budget catches a call to a new server', async (t) => {
 test('fewer calls than recorded pass with a suggestion to update, and SOCKSCOPE_UPDATE_BUDGETS=1 records the new counts', async (t) => {
   if (!(await services(t))) return;
   const file = path.join(dir, 'shrink.json');
-  await expectNetwork('cart page', () => cartPage('duplicate GET'), { file });
+  await expectNetwork('cart page', () => cartPage('duplicate GET'), { file, update: true }); // recorded, as a first local run would
   const warnings: string[] = [];
   t.mock.method(console, 'warn', (m: string) => warnings.push(m));
   await expectNetwork('cart page', () => cartPage('none'), { file });
@@ -140,4 +140,21 @@ test('fewer calls than recorded pass with a suggestion to update, and SOCKSCOPE_
     delete process.env.SOCKSCOPE_UPDATE_BUDGETS;
   }
   assert.match(readFileSync(file, 'utf8'), /"redis GET": 1,/);
+});
+
+test('in CI a budget that was never recorded fails instead of being written', async (t) => {
+  if (!(await services(t))) return;
+  const file = path.join(dir, 'never-recorded.json');
+  const saved = process.env.CI;
+  process.env.CI = 'true';
+  try {
+    await assert.rejects(
+      expectNetwork('cart page', () => cartPage('none'), { file }),
+      /No network budget recorded for "cart page"/,
+    );
+  } finally {
+    if (saved === undefined) delete process.env.CI;
+    else process.env.CI = saved;
+  }
+  assert.equal(existsSync(file), false, 'nothing was written');
 });
