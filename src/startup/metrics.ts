@@ -108,6 +108,19 @@ const OTLP_METRICS_PACKAGES: Record<OtlpMetricsProtocol, string> = {
  */
 const PROMETHEUS_RESOURCE_LABELS = /^service\.(name|namespace|instance\.id)$/;
 
+/**
+ * The standard OTEL_EXPORTER_PROMETHEUS_HOST / _PORT, passed explicitly: the 2.x exporter reads them
+ * itself, the 3.x one (0.30x) no longer does and would always listen on 9464.
+ */
+function prometheusEndpoint(env: NodeJS.ProcessEnv): { host?: string; port?: number } {
+  const host = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim();
+  const port = Number(env.OTEL_EXPORTER_PROMETHEUS_PORT?.trim());
+  return {
+    ...(host ? { host } : {}),
+    ...(Number.isInteger(port) && port > 0 && port < 65536 ? { port } : {}),
+  };
+}
+
 function reader(name: MetricsExporterName, s: MetricsSettings, sdk: MetricsSdk): MetricReader {
   if (name === 'prometheus') {
     // Its own HTTP server (OTEL_EXPORTER_PROMETHEUS_HOST / _PORT, default port 9464, /metrics).
@@ -117,6 +130,7 @@ function reader(name: MetricsExporterName, s: MetricsSettings, sdk: MetricsSdk):
     // The exporter pins its own sdk-metrics version: a reader all the same, of a twin declaration.
     return new PrometheusExporter({
       withResourceConstantLabels: PROMETHEUS_RESOURCE_LABELS,
+      ...prometheusEndpoint(process.env),
     }) as unknown as MetricReader;
   }
   const exporter: PushMetricExporter =
