@@ -8,7 +8,7 @@
  * is the rest, so exchanges = covered + uncovered + undecided. The covered share of decided
  * traffic is the estimate for the undecided part: sampling is by trace, independent of coverage.
  */
-import type { GapRow, GapsResult } from './gaps';
+import { compareGapRows, type GapRow, type GapsResult } from './gaps';
 import { suggestionFor } from './suggestions';
 import { displayServer } from '../spans/server-key';
 
@@ -143,14 +143,6 @@ export function fleetGaps(
     totals.undecided += row.undecided;
   }
   // The trace table's order: biggest blind spot first.
-  out.sort(
-    (a, b) =>
-      b.uncoveredTimeMs - a.uncoveredTimeMs ||
-      b.uncovered - a.uncovered ||
-      b.exchanges - a.exchanges ||
-      a.callerPackage.localeCompare(b.callerPackage) ||
-      a.protocol.localeCompare(b.protocol) ||
-      a.server.localeCompare(b.server),
-  );
+  out.sort(compareGapRows);
   return { rows: out, totals };
 }

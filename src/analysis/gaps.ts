@@ -136,15 +136,7 @@ export class GapAccumulator {
       totals.covered += g.covered;
       totals.uncovered += g.uncovered;
     }
-    rows.sort(
-      (a, b) =>
-        b.uncoveredTimeMs - a.uncoveredTimeMs ||
-        b.uncovered - a.uncovered ||
-        b.exchanges - a.exchanges ||
-        a.callerPackage.localeCompare(b.callerPackage) ||
-        a.protocol.localeCompare(b.protocol) ||
-        a.server.localeCompare(b.server),
-    );
+    rows.sort(compareGapRows);
     return { rows, totals };
   }
 
@@ -183,4 +175,19 @@ export async function analyzeGapsStream(
     acc.endBatch();
   }
   return { ...acc.result(), stats: acc.stats };
+}
+
+/** The gap table's order, whatever its source: the biggest blind spot first, then by name. */
+export function compareGapRows(
+  a: Pick<GapRow, 'uncoveredTimeMs' | 'uncovered' | 'exchanges' | 'callerPackage' | 'protocol' | 'server'>,
+  b: Pick<GapRow, 'uncoveredTimeMs' | 'uncovered' | 'exchanges' | 'callerPackage' | 'protocol' | 'server'>,
+): number {
+  return (
+    b.uncoveredTimeMs - a.uncoveredTimeMs ||
+    b.uncovered - a.uncovered ||
+    b.exchanges - a.exchanges ||
+    a.callerPackage.localeCompare(b.callerPackage) ||
+    a.protocol.localeCompare(b.protocol) ||
+    a.server.localeCompare(b.server)
+  );
 }
