@@ -38,6 +38,7 @@ import {
 } from './lib/otel';
 import type * as RequestHash from '../src/spans/request-hash';
 import type { SocketInstrumentationConfig } from '../src/types';
+import { socketPair } from './lib/peers';
 
 /** A Redis exchange (parsed and framed), and bytes no recogniser claims (the generic path). */
 const PAYLOADS = {
@@ -159,30 +160,6 @@ const VARIANTS: Variant[] = [
     tracer: 'sdk',
   },
 ];
-
-interface Pair {
-  client: net.Socket;
-  close(): Promise<void>;
-}
-
-async function socketPair(): Promise<Pair> {
-  const server = net.createServer((s) => s.on('error', () => undefined));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  const client = net.connect({ host: '127.0.0.1', port });
-  await new Promise<void>((r, j) => client.once('connect', r).once('error', j));
-  (client as unknown as { _write: (c: unknown, e: unknown, cb: () => void) => void })._write = (_c, _e, cb) =>
-    cb();
-  client.on('data', () => undefined);
-  return {
-    client,
-    close: () =>
-      new Promise<void>((r) => {
-        client.once('close', () => server.close(() => r()));
-        client.destroy();
-      }),
-  };
-}
 
 async function iterate(
   client: net.Socket,

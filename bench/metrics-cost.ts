@@ -10,6 +10,7 @@
 import { ROOT_CONTEXT, context, metrics } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import * as net from 'node:net';
+import { socketPair } from './lib/peers';
 import { setImmediate as tick } from 'node:timers/promises';
 import { gc, median } from './lib/harness';
 import {
@@ -44,25 +45,6 @@ const VARIANTS: Variant[] = [
   { id: 'unsampled/on', unsampled: true, metrics: 'on' },
   { id: 'unsampled/noop', unsampled: true, metrics: 'noop' },
 ];
-
-async function socketPair(): Promise<{ client: net.Socket; close(): Promise<void> }> {
-  const server = net.createServer((s) => s.on('error', () => undefined));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  const client = net.connect({ host: '127.0.0.1', port });
-  await new Promise<void>((r, j) => client.once('connect', r).once('error', j));
-  (client as unknown as { _write: (c: unknown, e: unknown, cb: () => void) => void })._write = (_c, _e, cb) =>
-    cb();
-  client.on('data', () => undefined);
-  return {
-    client,
-    close: () =>
-      new Promise<void>((r) => {
-        client.once('close', () => server.close(() => r()));
-        client.destroy();
-      }),
-  };
-}
 
 async function iterate(client: net.Socket, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {

@@ -157,3 +157,26 @@ export function churnOnce(peer: Peer): Promise<void> {
     socket.once('close', () => resolve());
   });
 }
+
+/**
+ * A client socket connected to a loopback server, whose writes complete at once without reaching
+ * the kernel: the hot-path benches measure sockscope's hooks, not the network.
+ */
+export async function socketPair(): Promise<{ client: net.Socket; close(): Promise<void> }> {
+  const server = net.createServer((s) => s.on('error', () => undefined));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const client = net.connect({ host: '127.0.0.1', port });
+  await new Promise<void>((r, j) => client.once('connect', r).once('error', j));
+  (client as unknown as { _write: (c: unknown, e: unknown, cb: () => void) => void })._write = (_c, _e, cb) =>
+    cb();
+  client.on('data', () => undefined);
+  return {
+    client,
+    close: () =>
+      new Promise<void>((r) => {
+        client.once('close', () => server.close(() => r()));
+        client.destroy();
+      }),
+  };
+}

@@ -30,6 +30,11 @@ export interface RowTotals {
   buckets: Map<number, number>;
 }
 
+function emptyRow(server: string, protocol: string): RowTotals {
+  const zero = { exchanges: 0, seconds: 0, bytesIn: 0, bytesOut: 0, open: 0, covered: 0, uncovered: 0 };
+  return { server, protocol, ...zero, buckets: new Map() };
+}
+
 export interface Reading {
   atMs: number;
   rows: Map<string, RowTotals>;
@@ -73,18 +78,7 @@ export function reading(samples: Iterable<MetricSample>, atMs: number): Reading 
     const k = rowKey(s.labels);
     let r = rows.get(k.key);
     if (r === undefined) {
-      r = {
-        server: k.server,
-        protocol: k.protocol,
-        exchanges: 0,
-        seconds: 0,
-        bytesIn: 0,
-        bytesOut: 0,
-        open: 0,
-        covered: 0,
-        uncovered: 0,
-        buckets: new Map(),
-      };
+      r = emptyRow(k.server, k.protocol);
       rows.set(k.key, r);
     }
     switch (s.family) {
@@ -118,18 +112,7 @@ export function reading(samples: Iterable<MetricSample>, atMs: number): Reading 
     for (const r of rows.values())
       if (r.server === server && (best === undefined || r.exchanges > best.exchanges)) best = r;
     if (best === undefined) {
-      best = {
-        server,
-        protocol: '-',
-        exchanges: 0,
-        seconds: 0,
-        bytesIn: 0,
-        bytesOut: 0,
-        open: 0,
-        covered: 0,
-        uncovered: 0,
-        buckets: new Map(),
-      };
+      best = emptyRow(server, '-');
       rows.set(`${server}\u0000-`, best);
     }
     best.open += open;
