@@ -72,3 +72,23 @@ export function parsePositiveInt(option: string, text: string): number {
     throw new UsageError(`${option}: '${text}' is not a positive integer`);
   return Number(text);
 }
+
+/** The `--rtt MS` option that `gaps` and `report` share. */
+export const RTT_OPTION: OptionSpecs = { rtt: { type: 'string' } };
+export const RTT_USAGE = `  --rtt MS              also show each figure projected at a production round trip of MS ms
+                        (development runs on loopback; production does not)`;
+
+/**
+ * `--rtt MS`: a production round-trip time in milliseconds, or undefined when not given.
+ * @throws UsageError naming the command and the value when it is not a positive number
+ */
+export function rttFromArgs(command: string, values: ParsedArgs['values']): number | undefined {
+  const text = stringOption(values, 'rtt');
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v <= 0 || v > 60_000)
+    throw new UsageError(
+      `${command}: --rtt: '${text}' is not a round-trip time in milliseconds (e.g. 1, 0.5, 20)`,
+    );
+  return v;
+}
