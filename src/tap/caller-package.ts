@@ -67,6 +67,8 @@ function packageRootOf(file: string): { root: string; dirName: string } | undefi
 function packageAt(root: string, dirName: string): Caller {
   let c = packages.get(root);
   if (c !== undefined) return c;
+  // Past the cap, no file is read on the connect path: the folder name, no version.
+  if (packages.size >= MAX_PACKAGES) return { name: dirName, version: undefined };
   let name = dirName;
   let version: string | undefined;
   try {
@@ -81,7 +83,7 @@ function packageAt(root: string, dirName: string): Caller {
     // No readable package.json: the folder name, no version.
   }
   c = Object.freeze({ name, version });
-  if (packages.size < MAX_PACKAGES) packages.set(root, c);
+  packages.set(root, c);
   return c;
 }
 
