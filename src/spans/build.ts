@@ -21,6 +21,8 @@ export interface PeerInfo {
   peerAddress: string | undefined;
   peerPort: number | undefined;
   callerPackage: string | undefined;
+  /** The caller package's installed version, when its package.json gave one. */
+  callerPackageVersion: string | undefined;
 }
 
 /**
@@ -56,6 +58,9 @@ export function emitExchangeSpan(
   if (peer.peerAddress !== undefined) attributes[sc.ATTR_NETWORK_PEER_ADDRESS] = peer.peerAddress;
   if (peer.peerPort !== undefined) attributes[sc.ATTR_NETWORK_PEER_PORT] = peer.peerPort;
   if (peer.callerPackage !== undefined) attributes[sc.ATTR_SOCKSCOPE_CALLER_PACKAGE] = peer.callerPackage;
+  if (peer.callerPackageVersion !== undefined) {
+    attributes[sc.ATTR_SOCKSCOPE_CALLER_PACKAGE_VERSION] = peer.callerPackageVersion;
+  }
   if (coveredBy !== undefined) attributes[sc.ATTR_SOCKSCOPE_COVERED_BY] = coveredBy;
   let name = `${peer.transport} exchange`;
   if (protocol !== undefined) {

@@ -17,6 +17,9 @@ export function startConnectionSpan(
   if (peer.host !== undefined) attributes[sc.ATTR_SERVER_ADDRESS] = peer.host;
   if (peer.port !== undefined && peer.transport === 'tcp') attributes[sc.ATTR_SERVER_PORT] = peer.port;
   if (peer.callerPackage !== undefined) attributes[sc.ATTR_SOCKSCOPE_CALLER_PACKAGE] = peer.callerPackage;
+  if (peer.callerPackageVersion !== undefined) {
+    attributes[sc.ATTR_SOCKSCOPE_CALLER_PACKAGE_VERSION] = peer.callerPackageVersion;
+  }
   return tracer.startSpan(
     `${peer.transport} connect`,
     { kind: SpanKind.CLIENT, attributes, startTime: startMs },

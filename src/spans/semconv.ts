@@ -38,6 +38,8 @@ export const ATTR_NET_PEER_PORT = 'net.peer.port';
 // sockscope's own attributes.
 export const ATTR_SOCKSCOPE_KIND = 'sockscope.kind';
 export const ATTR_SOCKSCOPE_CALLER_PACKAGE = 'sockscope.caller.package';
+/** The caller package's installed version (its package.json), when known. */
+export const ATTR_SOCKSCOPE_CALLER_PACKAGE_VERSION = 'sockscope.caller.package.version';
 export const ATTR_SOCKSCOPE_BYTES_SENT = 'sockscope.bytes_sent';
 export const ATTR_SOCKSCOPE_BYTES_RECEIVED = 'sockscope.bytes_received';
 export const ATTR_SOCKSCOPE_EXCHANGES = 'sockscope.exchanges';

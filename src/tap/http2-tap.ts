@@ -84,6 +84,7 @@ function observe(
     peerAddress: sock?.remoteAddress,
     peerPort: sock?.remotePort,
     callerPackage: undefined,
+    callerPackageVersion: undefined,
   };
   // A session not connected yet whose socket sockscope does not tap names no server here.
   const servers = peerKeys(peer);

@@ -9,7 +9,7 @@ import { startConnectionSpan } from '../spans/connection';
 import { FailureLog } from '../spans/failure-log';
 import type { SocketInstrumentationConfig } from '../types';
 import { isCaptured } from './capture-hook';
-import { callerPackage } from './caller-package';
+import { callerOf } from './caller-package';
 import { resolveConfig, type ResolvedConfig } from './config';
 import { connectTarget } from './connect-args';
 import { isIgnored } from './ignore';
@@ -98,13 +98,15 @@ export class TapRegistry {
     if (this.cfg.ignore.length > 0 && isIgnored(this.cfg.ignore, target)) {
       return void this.taps.set(socket, IGNORED);
     }
+    const caller = this.cfg.captureCallerPackage ? callerOf() : undefined;
     const peer: PeerInfo = {
       transport: target.path !== undefined ? 'unix' : 'tcp',
       host: target.path ?? target.host,
       port: target.port,
       peerAddress: undefined,
       peerPort: undefined,
-      callerPackage: this.cfg.captureCallerPackage ? callerPackage() : undefined,
+      callerPackage: caller?.name,
+      callerPackageVersion: caller?.version,
     };
     const tap = new SocketTap(this.settings, this.services, socket, peer);
     // A test capture records its connections whatever the config and sampler say (see capture-hook).
@@ -140,6 +142,7 @@ export class TapRegistry {
           peerAddress: host,
           peerPort: port,
           callerPackage: undefined,
+          callerPackageVersion: undefined,
         });
         tap.established();
         this.live.add(tap);
