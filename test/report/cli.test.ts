@@ -76,8 +76,13 @@ test('threshold flags change what is reported', () => {
     f.findings.map((x) => x.type),
   );
   assert.ok(!types.includes('n+1'));
-  const none = JSON.parse(report(traces, '--json', '--min-savings', '1000').stdout);
-  assert.equal(none.functions.flatMap((f: { findings: unknown[] }) => f.findings).length, 0);
+  // The savings floor holds back serial findings only: duplicates and n+1 loops always show.
+  const high = JSON.parse(report(traces, '--json', '--min-savings', '1000').stdout);
+  const left = high.functions.flatMap((f: { findings: Array<{ type: string }> }) => f.findings);
+  assert.ok(left.length > 0 && left.every((f: { type: string }) => f.type !== 'serial'));
+  assert.deepEqual(new Set(left.map((f: { type: string }) => f.type)), new Set(['n+1', 'duplicate']));
+  assert.equal(high.thresholds.minSavingsMs, 1000);
+  assert.equal(high.hiddenFindings, 3, 'the three serial lookups of OrderService.load');
 });
 
 test('--html writes one self-contained page and the terminal report still prints', () => {
