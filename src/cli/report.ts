@@ -39,7 +39,7 @@ files, --jaeger, --zipkin).
   --html FILE           also write a self-contained HTML page with a waterfall per trace
   --html-traces N       waterfalls drawn in the page (default ${HTML_DEFAULTS.maxTraces})
 ${RTT_USAGE}
-                        (each finding's savings + the round trips its fix removes x MS; ranks by it)
+                        findings: measured savings + round trips the fix removes x MS, ranked by that
   --min-savings MS      list serial findings saving at least MS ms, at the --rtt when given
                         (default ${DEFAULT_THRESHOLDS.minSavingsMs}); duplicates and n+1 are always listed
   --serial-gap MS       serial: longest idle gap between calls made one after another (default ${DEFAULT_THRESHOLDS.serialMaxGapMs})
