@@ -12,7 +12,7 @@ import {
   longest,
   makeFinding,
   mostRoundTrips,
-  rankedSavings,
+  savingsAt,
   totalDuration,
   totalRoundTrips,
   type Finding,
@@ -49,11 +49,13 @@ export interface TraceAnalysis {
   /** Listed findings: every duplicate and n+1, and serial findings at or above `minSavingsMs`; largest savings first. */
   findings: Finding[];
   /**
-   * Serial findings below `thresholds.minSavingsMs` (compared with the projected savings when
-   * `rttMs` is given): not listed, not in their unit's findings, kept so the report can say how
-   * many it left out and under which threshold.
+   * How many serial findings were left out for saving less than `thresholds.minSavingsMs`
+   * (compared with the projected savings when `rttMs` is given), so the report can say so.
+   * `minSavingsMs: 0` lists them all.
    */
-  hiddenFindings: Finding[];
+  hiddenFindings: number;
+  /** The same count per unit occurrence that lost any. */
+  hiddenByUnit: Map<UnitInstance, number>;
   /** The thresholds applied (defaults with the overrides). */
   thresholds: ReportThresholds;
   /** The round-trip time savings were projected at, when one was given. */
@@ -92,7 +94,7 @@ function analyzeTrace(
   spans: TraceSpan[],
   t: ReportThresholds,
   rttMs: number | undefined,
-  hidden: Finding[],
+  hidden: Map<UnitInstance, number>,
 ): { units: UnitInstance[]; roundTrips: number; warnings: string[]; parentSteps: number } {
   const model = new TraceModel(traceId, spans);
   const chains = new Map<Call, UnitInstance[]>();
@@ -163,9 +165,9 @@ function analyzeTrace(
       unit.findings.push(makeFinding('n+1', unit, run, savings, rttMs));
     }
     for (const { calls, savings } of serialRuns(group, excluded, t)) {
-      const f = makeFinding('serial', unit, calls, savings, rttMs);
-      if (rankedSavings(f) >= t.minSavingsMs) unit.findings.push(f);
-      else hidden.push(f);
+      if (savingsAt(savings, rttMs) >= t.minSavingsMs)
+        unit.findings.push(makeFinding('serial', unit, calls, savings, rttMs));
+      else hidden.set(unit, (hidden.get(unit) ?? 0) + 1);
     }
   }
   for (const u of model.units.values()) u.findings.sort(bySavings);
@@ -213,23 +215,25 @@ export function analyzeTraces(spans: Iterable<TraceSpan>, options: AnalysisOptio
   const traces = groupByTrace(spans);
   const units: UnitInstance[] = [];
   const warnings: string[] = [];
-  const hiddenFindings: Finding[] = [];
+  const hiddenByUnit = new Map<UnitInstance, number>();
   let roundTrips = 0;
   let parentSteps = 0;
   for (const [traceId, list] of traces) {
-    const r = analyzeTrace(traceId, list, t, rttMs, hiddenFindings);
+    const r = analyzeTrace(traceId, list, t, rttMs, hiddenByUnit);
     for (const u of r.units) units.push(u);
     for (const w of r.warnings) warnings.push(w);
     roundTrips += r.roundTrips;
     parentSteps += r.parentSteps;
   }
   const findings = units.flatMap((u) => u.findings).sort(bySavings);
-  hiddenFindings.sort(bySavings);
+  let hiddenFindings = 0;
+  for (const n of hiddenByUnit.values()) hiddenFindings += n;
   return {
     units,
     roundTrips,
     findings,
     hiddenFindings,
+    hiddenByUnit,
     thresholds: t,
     ...(rttMs !== undefined ? { rttMs } : {}),
     traces,

@@ -166,7 +166,7 @@ function addInstance(acc: Accumulator, u: UnitInstance): void {
 /** Aggregate an analysis into the report, per function or entry span name (and service). */
 export function buildReport(analysis: TraceAnalysis): Report {
   const byName = new Map<string, Accumulator>();
-  const accOfUnit = new Map<string, Accumulator>(); // traceId/unitSpanId -> its function
+  const accOfUnit = new Map<UnitInstance, Accumulator>();
   for (const u of analysis.units) {
     const key = `${u.service ?? ''}\u0000${u.kind === 'orphans' ? '' : 'u'}\u0000${u.name}`;
     let acc = byName.get(key);
@@ -185,12 +185,12 @@ export function buildReport(analysis: TraceAnalysis): Report {
       };
       byName.set(key, acc);
     }
-    accOfUnit.set(`${u.traceId}/${u.spanId}`, acc);
+    accOfUnit.set(u, acc);
     addInstance(acc, u);
   }
-  for (const f of analysis.hiddenFindings) {
-    const acc = accOfUnit.get(`${f.traceId}/${f.unitSpanId}`);
-    if (acc !== undefined) acc.hiddenFindings++;
+  for (const [u, n] of analysis.hiddenByUnit) {
+    const acc = accOfUnit.get(u);
+    if (acc !== undefined) acc.hiddenFindings += n;
   }
   const functions = [...byName.values()].map((a): FunctionReport => {
     const fr: FunctionReport = {
@@ -216,7 +216,7 @@ export function buildReport(analysis: TraceAnalysis): Report {
   return {
     functions,
     thresholds: { ...analysis.thresholds },
-    hiddenFindings: analysis.hiddenFindings.length,
+    hiddenFindings: analysis.hiddenFindings,
     ...(analysis.rttMs !== undefined ? { rttMs: analysis.rttMs } : {}),
   };
 }
