@@ -20,7 +20,13 @@ export type { ExchangeVerdict } from './analysis/exchanges';
 export { analyzeGaps, analyzeGapsStream } from './analysis/gaps';
 export type { GapRow, GapTotals, GapsResult } from './analysis/gaps';
 export { DEFAULT_THRESHOLDS, resolveThresholds, analyzeTraces, detectFindings } from './analysis/findings';
-export type { Finding, FindingType, ReportThresholds, TraceAnalysis } from './analysis/findings';
+export type {
+  AnalysisOptions,
+  Finding,
+  FindingType,
+  ReportThresholds,
+  TraceAnalysis,
+} from './analysis/findings';
 export { reportFromSpans, buildReport, summarizeFindings } from './analysis/report';
 export type { Report, FunctionReport, ServerUsage, FindingSummary } from './analysis/report';
 export { renderHtml } from './report/html';

@@ -2,7 +2,7 @@
  * serial: independent reads made one after another that could run together. Writes, transactions,
  * retries and unknown calls order what comes after them, so they end a run. See docs/report.md.
  */
-import { EPS, longest } from './finding';
+import { EPS, longest, mostRoundTrips, type Savings } from './finding';
 import type { ReportThresholds } from './thresholds';
 import type { Call } from './trace-model';
 
@@ -11,8 +11,8 @@ export function serialRuns(
   group: Call[],
   excluded: { has(call: Call): boolean },
   t: ReportThresholds,
-): Array<{ calls: Call[]; savings: number }> {
-  const out: Array<{ calls: Call[]; savings: number }> = [];
+): Array<{ calls: Call[]; savings: Savings }> {
+  const out: Array<{ calls: Call[]; savings: Savings }> = [];
   // A stage is a set of calls already running together (overlapping); a run is a chain of stages.
   let stages: Call[][] = [];
   let stageEnd = -Infinity;
@@ -20,9 +20,12 @@ export function serialRuns(
     if (stages.length >= 2) {
       const calls = stages.flat();
       let sum = 0;
-      for (const st of stages)
+      let depth = 0; // round trips one after another: a stage's calls already run together
+      for (const st of stages) {
         sum += st.reduce((end, c) => Math.max(end, c.endMs), -Infinity) - st[0].startMs;
-      out.push({ calls, savings: sum - longest(calls) });
+        depth += mostRoundTrips(st);
+      }
+      out.push({ calls, savings: { ms: sum - longest(calls), roundTrips: depth - mostRoundTrips(calls) } });
     }
     stages = [];
     stageEnd = -Infinity;

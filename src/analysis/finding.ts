@@ -2,6 +2,7 @@
  * A finding: calls under one unit that could be fewer, or run together. The detectors find the
  * calls; `makeFinding` describes them in the shape `sockscope report --json` prints.
  */
+import { projectAtRtt } from './rtt';
 import type { Call, UnitInstance } from './trace-model';
 
 export type FindingType = 'duplicate' | 'serial' | 'n+1';
@@ -26,8 +27,19 @@ export interface Finding {
   count: number;
   /** Span ids of the exchanges involved (for a call without exchange span, its upstream span), in start order. */
   exchanges: string[];
-  /** Time the fix would save in this occurrence, ms (rounded to microseconds). */
+  /** Time the fix would save in this occurrence, ms (rounded to microseconds), as measured. */
   estimatedSavingsMs: number;
+  /**
+   * Network round trips the fix removes from this occurrence: a duplicate of k requests k-1, an
+   * n+1 of k calls batched into one k-1, a serial run of n calls made in parallel n-1 (calls
+   * already overlapping count once). A call recorded as several exchanges counts each.
+   */
+  roundTripsSaved: number;
+  /**
+   * Only when an `rttMs` was given: `estimatedSavingsMs + roundTripsSaved x rttMs`, the savings at
+   * that production round-trip time (loopback round trips cost next to nothing; production's do not).
+   */
+  projectedSavingsMs?: number;
 }
 
 function describeCalls(calls: Call[]): Pick<Finding, 'server' | 'protocol' | 'operation' | 'exchanges'> {
@@ -40,9 +52,25 @@ function describeCalls(calls: Call[]): Pick<Finding, 'server' | 'protocol' | 'op
   };
 }
 
-/** The finding of `type` for `calls` under `unit`, saving `savings` ms. */
-export function makeFinding(type: FindingType, unit: UnitInstance, calls: Call[], savings: number): Finding {
+/** What a fix would save: measured time, and round trips removed. */
+export interface Savings {
+  ms: number;
+  roundTrips: number;
+}
+
+/**
+ * The finding of `type` for `calls` under `unit`, saving `savings`; with `rttMs`, also the
+ * savings projected at that round-trip time.
+ */
+export function makeFinding(
+  type: FindingType,
+  unit: UnitInstance,
+  calls: Call[],
+  savings: Savings,
+  rttMs?: number,
+): Finding {
   const sorted = [...calls].sort((a, b) => a.startMs - b.startMs);
+  const estimatedSavingsMs = round3(savings.ms);
   return {
     type,
     function: unit.name,
@@ -51,8 +79,30 @@ export function makeFinding(type: FindingType, unit: UnitInstance, calls: Call[]
     unitSpanId: unit.spanId,
     ...describeCalls(sorted),
     count: calls.length,
-    estimatedSavingsMs: round3(savings),
+    estimatedSavingsMs,
+    roundTripsSaved: savings.roundTrips,
+    ...(rttMs !== undefined ? { projectedSavingsMs: savingsAt(savings, rttMs) } : {}),
   };
+}
+
+/**
+ * The figure a finding with these savings is ranked and held to the floor by, as it would be
+ * listed: rounded to microseconds, projected at `rttMs` when given. Computed without building the
+ * finding, so one left out costs next to nothing.
+ */
+export function savingsAt(savings: Savings, rttMs: number | undefined): number {
+  const ms = round3(savings.ms);
+  return rttMs === undefined ? ms : projectAtRtt(ms, savings.roundTrips, rttMs);
+}
+
+/** The savings a finding is ranked by: projected when an RTT was given, else as measured. */
+export function rankedSavings(f: Pick<Finding, 'estimatedSavingsMs' | 'projectedSavingsMs'>): number {
+  return f.projectedSavingsMs ?? f.estimatedSavingsMs;
+}
+
+/** Largest ranked savings first (a sort comparator). */
+export function bySavings(a: Finding, b: Finding): number {
+  return rankedSavings(b) - rankedSavings(a) || b.estimatedSavingsMs - a.estimatedSavingsMs;
 }
 
 /** Duration of a call, ms. */
@@ -64,6 +114,20 @@ export function duration(c: Call): number {
 export function longest(calls: readonly Call[]): number {
   let max = -Infinity;
   for (const c of calls) if (duration(c) > max) max = duration(c);
+  return max;
+}
+
+/** Summed round trips of the calls. */
+export function totalRoundTrips(calls: readonly Call[]): number {
+  let sum = 0;
+  for (const c of calls) sum += c.roundTrips;
+  return sum;
+}
+
+/** The most round trips one of the calls made. */
+export function mostRoundTrips(calls: readonly Call[]): number {
+  let max = 0;
+  for (const c of calls) if (c.roundTrips > max) max = c.roundTrips;
   return max;
 }
 

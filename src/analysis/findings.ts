@@ -7,7 +7,16 @@
 import { duplicateGroups } from './detect-duplicate';
 import { nPlusOne } from './detect-n-plus-one';
 import { serialRuns } from './detect-serial';
-import { longest, makeFinding, totalDuration, type Finding } from './finding';
+import {
+  bySavings,
+  longest,
+  makeFinding,
+  mostRoundTrips,
+  savingsAt,
+  totalDuration,
+  totalRoundTrips,
+  type Finding,
+} from './finding';
 import type { TraceSpan } from './model';
 import { resolveThresholds, type ReportThresholds } from './thresholds';
 import { isEntry, TraceModel, type Call, type UnitInstance } from './trace-model';
@@ -15,15 +24,42 @@ import { functionName } from './attributes';
 
 export { DEFAULT_THRESHOLDS, resolveThresholds, type ReportThresholds } from './thresholds';
 export type { Finding, FindingType } from './finding';
+export { rankedSavings } from './finding';
 export { ORPHANS_UNIT, type Call, type UnitInstance } from './trace-model';
 export type { CallClass } from './operation-class';
+
+/** Options of the analysis: any thresholds to override, and a round-trip time to project at. */
+export interface AnalysisOptions extends Partial<ReportThresholds> {
+  /**
+   * A production round-trip time, in milliseconds (`sockscope report --rtt MS`). Development runs
+   * on loopback, where a round trip costs tens of microseconds. When given, each finding also
+   * carries `projectedSavingsMs` = `estimatedSavingsMs + roundTripsSaved x rttMs`
+   * (`projectAtRtt`), findings are ranked by it, and the serial floor `minSavingsMs` applies to it.
+   * Must be a positive number of milliseconds.
+   * @default undefined (no projection: savings as measured)
+   */
+  rttMs?: number;
+}
 
 /** Everything the report needs from one set of spans. */
 export interface TraceAnalysis {
   units: UnitInstance[];
   /** Network round trips in the input (each covered call once). */
   roundTrips: number;
+  /** Listed findings: every duplicate and n+1, and serial findings at or above `minSavingsMs`; largest savings first. */
   findings: Finding[];
+  /**
+   * How many serial findings were left out for saving less than `thresholds.minSavingsMs`
+   * (compared with the projected savings when `rttMs` is given), so the report can say so.
+   * `minSavingsMs: 0` lists them all.
+   */
+  hiddenFindings: number;
+  /** The same count per unit occurrence that lost any. */
+  hiddenByUnit: Map<UnitInstance, number>;
+  /** The thresholds applied (defaults with the overrides). */
+  thresholds: ReportThresholds;
+  /** The round-trip time savings were projected at, when one was given. */
+  rttMs?: number;
   /** Spans by trace id, as given (the HTML waterfall draws them). */
   traces: Map<string, TraceSpan[]>;
   /** One line per problem in the input that the analysis worked around (a parent loop). */
@@ -57,6 +93,8 @@ function analyzeTrace(
   traceId: string,
   spans: TraceSpan[],
   t: ReportThresholds,
+  rttMs: number | undefined,
+  hidden: Map<UnitInstance, number>,
 ): { units: UnitInstance[]; roundTrips: number; warnings: string[]; parentSteps: number } {
   const model = new TraceModel(traceId, spans);
   const chains = new Map<Call, UnitInstance[]>();
@@ -96,9 +134,10 @@ function analyzeTrace(
       const memberChains = group.map((c) => chains.get(c) ?? []);
       const unit = memberChains[0].find((u) => memberChains.every((ch) => ch.includes(u)));
       if (unit === undefined) continue;
-      // Keep the first request; the repeats are the waste.
-      const savings = totalDuration(group.slice(1));
-      if (savings >= t.minSavingsMs) unit.findings.push(makeFinding('duplicate', unit, group, savings));
+      // Keep the first request; the repeats are the waste. Listed whatever they save (see thresholds.ts).
+      const copies = group.slice(1);
+      const savings = { ms: totalDuration(copies), roundTrips: totalRoundTrips(copies) };
+      unit.findings.push(makeFinding('duplicate', unit, group, savings, rttMs));
     }
   }
 
@@ -118,15 +157,20 @@ function analyzeTrace(
     const excluded = { has: (c: Call): boolean => repeats.has(c) || inRuns.has(c) };
     for (const run of nPlusOne(group, repeats, t)) {
       for (const c of run) inRuns.add(c);
-      const savings = totalDuration(run) - longest(run);
-      if (savings >= t.minSavingsMs) unit.findings.push(makeFinding('n+1', unit, run, savings));
+      // One batched request remains: about the longest call. Listed whatever it saves.
+      const savings = {
+        ms: totalDuration(run) - longest(run),
+        roundTrips: totalRoundTrips(run) - mostRoundTrips(run),
+      };
+      unit.findings.push(makeFinding('n+1', unit, run, savings, rttMs));
     }
     for (const { calls, savings } of serialRuns(group, excluded, t)) {
-      if (savings >= t.minSavingsMs) unit.findings.push(makeFinding('serial', unit, calls, savings));
+      if (savingsAt(savings, rttMs) >= t.minSavingsMs)
+        unit.findings.push(makeFinding('serial', unit, calls, savings, rttMs));
+      else hidden.set(unit, (hidden.get(unit) ?? 0) + 1);
     }
   }
-  for (const u of model.units.values())
-    u.findings.sort((a, b) => b.estimatedSavingsMs - a.estimatedSavingsMs);
+  for (const u of model.units.values()) u.findings.sort(bySavings);
   return {
     units: [...model.units.values()],
     roundTrips: model.calls.reduce((a, c) => a + c.roundTrips, 0),
@@ -148,36 +192,57 @@ export function groupByTrace(spans: Iterable<TraceSpan>): Map<string, TraceSpan[
 }
 
 /**
+ * `options.rttMs`, checked.
+ * @throws RangeError naming the value when it is not a positive, finite number of milliseconds
+ */
+export function resolveRtt(rttMs: unknown): number | undefined {
+  if (rttMs === undefined) return undefined;
+  if (typeof rttMs !== 'number' || !Number.isFinite(rttMs) || rttMs <= 0) {
+    throw new RangeError(`rttMs must be a positive number of milliseconds, got ${String(rttMs)}`);
+  }
+  return rttMs;
+}
+
+/**
  * Analyze spans of any number of traces: units (traced functions, entry spans), their calls, and
  * the findings, each trace on its own.
+ * @param options thresholds to override, and `rttMs` to project savings at a production round trip
+ * @throws RangeError when a threshold or `rttMs` is out of range
  */
-export function analyzeTraces(
-  spans: Iterable<TraceSpan>,
-  thresholds: Partial<ReportThresholds> = {},
-): TraceAnalysis {
-  const t = resolveThresholds(thresholds);
+export function analyzeTraces(spans: Iterable<TraceSpan>, options: AnalysisOptions = {}): TraceAnalysis {
+  const t = resolveThresholds(options);
+  const rttMs = resolveRtt(options.rttMs);
   const traces = groupByTrace(spans);
   const units: UnitInstance[] = [];
   const warnings: string[] = [];
+  const hiddenByUnit = new Map<UnitInstance, number>();
   let roundTrips = 0;
   let parentSteps = 0;
   for (const [traceId, list] of traces) {
-    const r = analyzeTrace(traceId, list, t);
+    const r = analyzeTrace(traceId, list, t, rttMs, hiddenByUnit);
     for (const u of r.units) units.push(u);
     for (const w of r.warnings) warnings.push(w);
     roundTrips += r.roundTrips;
     parentSteps += r.parentSteps;
   }
-  const findings = units
-    .flatMap((u) => u.findings)
-    .sort((a, b) => b.estimatedSavingsMs - a.estimatedSavingsMs);
-  return { units, roundTrips, findings, traces, warnings, parentSteps };
+  const findings = units.flatMap((u) => u.findings).sort(bySavings);
+  let hiddenFindings = 0;
+  for (const n of hiddenByUnit.values()) hiddenFindings += n;
+  return {
+    units,
+    roundTrips,
+    findings,
+    hiddenFindings,
+    hiddenByUnit,
+    thresholds: t,
+    ...(rttMs !== undefined ? { rttMs } : {}),
+    traces,
+    warnings,
+    parentSteps,
+  };
 }
 
-/** The findings alone, largest estimated savings first. */
-export function detectFindings(
-  spans: Iterable<TraceSpan>,
-  thresholds: Partial<ReportThresholds> = {},
-): Finding[] {
-  return analyzeTraces(spans, thresholds).findings;
+/** The listed findings alone, largest savings first (projected ones when `options.rttMs` is given). */
+export function detectFindings(spans: Iterable<TraceSpan>, options: AnalysisOptions = {}): Finding[] {
+  return analyzeTraces(spans, options).findings;
 }

@@ -6,6 +6,8 @@
 import type { TraceSpan } from './model';
 import {
   analyzeTraces,
+  rankedSavings,
+  type AnalysisOptions,
   type Call,
   type Finding,
   type FindingType,
@@ -13,7 +15,7 @@ import {
   type TraceAnalysis,
   type UnitInstance,
 } from './findings';
-import { round3 } from './finding';
+import { bySavings, round3 } from './finding';
 
 /** Network use of one function towards one server over one protocol. */
 export interface ServerUsage {
@@ -50,13 +52,27 @@ export interface FunctionReport {
   networkShare: number;
   /** Largest timeMs first. */
   byServer: ServerUsage[];
-  /** Every finding, each one occurrence in one trace, largest estimatedSavingsMs first. */
+  /**
+   * Every listed finding, each one occurrence in one trace, largest savings first
+   * (`projectedSavingsMs` when an RTT was given, else `estimatedSavingsMs`).
+   */
   findings: Finding[];
+  /** Serial findings of this function left out for saving less than `thresholds.minSavingsMs`. */
+  hiddenFindings: number;
 }
 
 export interface Report {
   /** Largest networkTimeMs first. */
   functions: FunctionReport[];
+  /**
+   * The thresholds applied. Only serial findings are held to `minSavingsMs` (projected savings
+   * when `rttMs` is set); duplicates and n+1 loops are listed whatever they save.
+   */
+  thresholds: ReportThresholds;
+  /** Serial findings left out, over all functions, for saving less than `thresholds.minSavingsMs`. */
+  hiddenFindings: number;
+  /** The production round-trip time savings were projected at (`--rtt`), when given. */
+  rttMs?: number;
 }
 
 /** Findings of one kind with the same function, servers and operations, over all traces. */
@@ -69,12 +85,18 @@ export interface FindingSummary {
   occurrences: number;
   /** Largest number of calls involved in one occurrence. */
   maxCount: number;
-  /** Mean and largest estimated savings per occurrence (ms). */
+  /** Largest number of round trips the fix removes from one occurrence. */
+  maxRoundTripsSaved: number;
+  /** Mean and largest estimated savings per occurrence (ms), as measured. */
   meanSavingsMs: number;
   maxSavingsMs: number;
-  /** Summed over occurrences (ms): the sort key. */
+  /** Summed over occurrences (ms): the sort key without an RTT. */
   totalSavingsMs: number;
-  /** The occurrence with the largest savings. */
+  /** With an RTT only: the same three, projected at it (the total is then the sort key). */
+  meanProjectedSavingsMs?: number;
+  maxProjectedSavingsMs?: number;
+  totalProjectedSavingsMs?: number;
+  /** The occurrence with the largest savings (projected ones with an RTT). */
   example: Finding;
 }
 
@@ -108,6 +130,7 @@ interface Accumulator {
   wallTimeMs: number;
   byServer: Map<string, ServerUsage>;
   findings: Finding[];
+  hiddenFindings: number;
 }
 
 function addInstance(acc: Accumulator, u: UnitInstance): void {
@@ -143,6 +166,7 @@ function addInstance(acc: Accumulator, u: UnitInstance): void {
 /** Aggregate an analysis into the report, per function or entry span name (and service). */
 export function buildReport(analysis: TraceAnalysis): Report {
   const byName = new Map<string, Accumulator>();
+  const accOfUnit = new Map<UnitInstance, Accumulator>();
   for (const u of analysis.units) {
     const key = `${u.service ?? ''}\u0000${u.kind === 'orphans' ? '' : 'u'}\u0000${u.name}`;
     let acc = byName.get(key);
@@ -157,10 +181,16 @@ export function buildReport(analysis: TraceAnalysis): Report {
         wallTimeMs: 0,
         byServer: new Map(),
         findings: [],
+        hiddenFindings: 0,
       };
       byName.set(key, acc);
     }
+    accOfUnit.set(u, acc);
     addInstance(acc, u);
+  }
+  for (const [u, n] of analysis.hiddenByUnit) {
+    const acc = accOfUnit.get(u);
+    if (acc !== undefined) acc.hiddenFindings += n;
   }
   const functions = [...byName.values()].map((a): FunctionReport => {
     const fr: FunctionReport = {
@@ -175,26 +205,38 @@ export function buildReport(analysis: TraceAnalysis): Report {
       byServer: [...a.byServer.values()]
         .map((s) => ({ ...s, timeMs: round3(s.timeMs) }))
         .sort((x, y) => y.timeMs - x.timeMs || x.server.localeCompare(y.server)),
-      findings: [...a.findings].sort((x, y) => y.estimatedSavingsMs - x.estimatedSavingsMs),
+      findings: [...a.findings].sort(bySavings),
+      hiddenFindings: a.hiddenFindings,
     };
     return fr;
   });
   functions.sort(
     (x, y) => y.networkTimeMs - x.networkTimeMs || y.exchanges - x.exchanges || x.name.localeCompare(y.name),
   );
-  return { functions };
+  return {
+    functions,
+    thresholds: { ...analysis.thresholds },
+    hiddenFindings: analysis.hiddenFindings,
+    ...(analysis.rttMs !== undefined ? { rttMs: analysis.rttMs } : {}),
+  };
 }
 
-/** Analyze spans and build the report in one step. */
+/**
+ * Analyze spans and build the report in one step.
+ * @param options thresholds to override, and `rttMs` to project savings at (see `AnalysisOptions`)
+ */
 export function reportFromSpans(
   spans: Iterable<TraceSpan>,
-  thresholds: Partial<ReportThresholds> = {},
+  options: AnalysisOptions = {},
 ): { report: Report; analysis: TraceAnalysis } {
-  const analysis = analyzeTraces(spans, thresholds);
+  const analysis = analyzeTraces(spans, options);
   return { report: buildReport(analysis), analysis };
 }
 
-/** Findings grouped by type, function, servers and operations, largest total savings first. */
+/**
+ * Findings grouped by type, function, servers and operations, largest total savings first
+ * (projected savings when the findings carry them).
+ */
 export function summarizeFindings(findings: Iterable<Finding>): FindingSummary[] {
   const groups = new Map<string, Finding[]>();
   for (const f of findings) {
@@ -206,7 +248,9 @@ export function summarizeFindings(findings: Iterable<Finding>): FindingSummary[]
   const out: FindingSummary[] = [];
   for (const list of groups.values()) {
     const total = list.reduce((a, f) => a + f.estimatedSavingsMs, 0);
-    const example = list.reduce((best, f) => (f.estimatedSavingsMs > best.estimatedSavingsMs ? f : best));
+    const example = list.reduce((best, f) => (rankedSavings(f) > rankedSavings(best) ? f : best));
+    const projected = list.every((f) => f.projectedSavingsMs !== undefined);
+    const totalProjected = list.reduce((a, f) => a + (f.projectedSavingsMs ?? 0), 0);
     out.push({
       type: example.type,
       function: example.function,
@@ -214,14 +258,23 @@ export function summarizeFindings(findings: Iterable<Finding>): FindingSummary[]
       operation: example.operation,
       occurrences: new Set(list.map((f) => `${f.traceId}/${f.unitSpanId}`)).size,
       maxCount: list.reduce((m, f) => Math.max(m, f.count), 0),
+      maxRoundTripsSaved: list.reduce((m, f) => Math.max(m, f.roundTripsSaved), 0),
       meanSavingsMs: round3(total / list.length),
-      maxSavingsMs: example.estimatedSavingsMs,
+      maxSavingsMs: list.reduce((m, f) => Math.max(m, f.estimatedSavingsMs), 0),
       totalSavingsMs: round3(total),
+      ...(projected
+        ? {
+            meanProjectedSavingsMs: round3(totalProjected / list.length),
+            maxProjectedSavingsMs: list.reduce((m, f) => Math.max(m, f.projectedSavingsMs ?? 0), 0),
+            totalProjectedSavingsMs: round3(totalProjected),
+          }
+        : {}),
       example,
     });
   }
-  return out.sort((a, b) => b.totalSavingsMs - a.totalSavingsMs || b.maxSavingsMs - a.maxSavingsMs);
+  const key = (s: FindingSummary): number => s.totalProjectedSavingsMs ?? s.totalSavingsMs;
+  return out.sort((a, b) => key(b) - key(a) || b.totalSavingsMs - a.totalSavingsMs);
 }
 
 /** The analysis types, re-exported for renderers. */
-export type { Call, Finding, FindingType, ReportThresholds, TraceAnalysis, UnitInstance };
+export type { AnalysisOptions, Call, Finding, FindingType, ReportThresholds, TraceAnalysis, UnitInstance };

@@ -5,9 +5,11 @@
 /** Every tunable of the findings, in one place. Override any subset with `resolveThresholds`. */
 export interface ReportThresholds {
   /**
-   * Findings whose estimated savings are below this many milliseconds are not reported. Local
-   * database and cache calls take 0.1 to a few ms, so the default keeps findings that save a whole
-   * millisecond or more per occurrence and drops sub-millisecond noise.
+   * Serial findings whose savings are below this many milliseconds are not listed (they are
+   * counted, and the report says so). Duplicates and n+1 loops are listed whatever they save: on
+   * loopback a duplicated Redis GET saves 0.1 ms, yet it is a real round trip in production. Two
+   * independent reads in a row are common and often cheap, so serial keeps a floor. When an
+   * `rttMs` is given, the floor applies to the savings projected at that round trip.
    * @default 1
    */
   minSavingsMs: number;

@@ -29,8 +29,20 @@ export interface ParsedArgs {
  * @throws UsageError naming the command and the offending argument
  */
 export function parseCommandArgs(command: string, argv: string[], options: OptionSpecs): ParsedArgs {
+  // `--rtt -1`: parseArgs calls a value starting with '-' ambiguous without naming it; a negative
+  // number is the option's value, so it reaches the option's own check, which names it.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = argv[i + 1];
+    const spec = a.startsWith('--') && !a.includes('=') ? options[a.slice(2)] : undefined;
+    if (spec?.type === 'string' && next !== undefined && /^-\.?\d/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
+  }
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
     return { values: values as ParsedArgs['values'], positionals };
   } catch (err) {
     // parseArgs adds a second sentence of advice on some errors; the first says what is wrong.

@@ -1,7 +1,7 @@
 /**
  * `sockscope report [FILE...] [--jaeger URL --service NAME ...] [--zipkin URL --service NAME]
- * [--json] [--html FILE] [threshold flags]`: where each traced function (or entry span) spends its
- * network time, and the waste findings. See docs/report.md.
+ * [--json] [--html FILE] [--rtt MS] [threshold flags]`: where each traced function (or entry span)
+ * spends its network time, and the waste findings. See docs/report.md.
  */
 import { writeFileSync } from 'node:fs';
 import { DEFAULT_THRESHOLDS, resolveThresholds, type ReportThresholds } from '../analysis/findings';
@@ -10,24 +10,40 @@ import { TraceInputError } from '../analysis/read';
 import { reportFromSpans } from '../analysis/report';
 import { HTML_DEFAULTS, renderHtml } from '../report/html';
 import { renderText } from '../report/text';
-import { UsageError, parseCommandArgs, parsePositiveInt, stringOption } from './args';
+import {
+  RTT_OPTION,
+  RTT_USAGE,
+  UsageError,
+  parseCommandArgs,
+  parsePositiveInt,
+  rttFromArgs,
+  stringOption,
+} from './args';
 import { INPUT_OPTIONS, INPUT_USAGE, describeInputs, loadTraceBatches, traceInputsFromArgs } from './inputs';
 import { toJson } from '../render/json';
 import { inert, shouldColor } from '../render/terminal';
 
 export const REPORT_USAGE = `usage: sockscope report ${INPUT_USAGE}
-         [--json] [--html FILE] [--min-savings MS] [--serial-gap MS] [--n-plus-one N] [--html-traces N]
+         [--json] [--html FILE] [--rtt MS] [--min-savings MS] [--serial-gap MS] [--n-plus-one N]
+         [--html-traces N]
 
 Per traced function or entry span: calls, exchanges, network time by server and protocol, the
 share of wall time spent on the network, then findings (duplicate, serial, n+1), largest savings
-first. Inputs as for sockscope gaps (trace files, --jaeger, --zipkin).
+first. Every duplicate and n+1 is listed, however little it saves; serial findings saving under
+--min-savings are left out, and the report says how many. Inputs as for sockscope gaps (trace
+files, --jaeger, --zipkin).
 
-  --json             print {"functions":[{"name","calls","exchanges","networkTimeMs","wallTimeMs","byServer","findings"}]}
-  --html FILE        also write a self-contained HTML page with a waterfall per trace
-  --html-traces N    waterfalls drawn in the page (default ${HTML_DEFAULTS.maxTraces})
-  --min-savings MS   report findings estimated to save at least MS ms (default ${DEFAULT_THRESHOLDS.minSavingsMs})
-  --serial-gap MS    serial: longest idle gap between calls made one after another (default ${DEFAULT_THRESHOLDS.serialMaxGapMs})
-  --n-plus-one N     n+1: repetitions needed, at least 2 (default ${DEFAULT_THRESHOLDS.nPlusOneMin})
+  --json                print {"functions":[{"name","calls","exchanges","networkTimeMs","wallTimeMs","byServer","findings"}],
+                        "thresholds","hiddenFindings"}; each finding has "type", "exchanges", "estimatedSavingsMs",
+                        "roundTripsSaved" (and "projectedSavingsMs" with --rtt)
+  --html FILE           also write a self-contained HTML page with a waterfall per trace
+  --html-traces N       waterfalls drawn in the page (default ${HTML_DEFAULTS.maxTraces})
+${RTT_USAGE}
+                        findings: measured savings + round trips the fix removes x MS, ranked by that
+  --min-savings MS      list serial findings saving at least MS ms, at the --rtt when given
+                        (default ${DEFAULT_THRESHOLDS.minSavingsMs}); duplicates and n+1 are always listed
+  --serial-gap MS       serial: longest idle gap between calls made one after another (default ${DEFAULT_THRESHOLDS.serialMaxGapMs})
+  --n-plus-one N        n+1: repetitions needed, at least 2 (default ${DEFAULT_THRESHOLDS.nPlusOneMin})
 `;
 
 export interface ReportIO {
@@ -72,6 +88,7 @@ async function run(argv: string[], io: ReportIO): Promise<number> {
     'min-savings': { type: 'string' },
     'serial-gap': { type: 'string' },
     'n-plus-one': { type: 'string' },
+    ...RTT_OPTION,
     help: { type: 'boolean', short: 'h' },
   });
   if (args.values.help === true) {
@@ -79,6 +96,7 @@ async function run(argv: string[], io: ReportIO): Promise<number> {
     return 0;
   }
   const thresholds = thresholdsFromArgs(args.values);
+  const rttMs = rttFromArgs('report', args.values);
   const html = stringOption(args.values, 'html');
   if (html === '') throw new UsageError('report: --html needs a file name');
   const htmlTracesText = stringOption(args.values, 'html-traces');
@@ -92,7 +110,7 @@ async function run(argv: string[], io: ReportIO): Promise<number> {
   for await (const batch of loadTraceBatches(inputs, { onWarning })) {
     for (const s of batch) spans.push(s);
   }
-  const { report, analysis } = reportFromSpans(spans, thresholds);
+  const { report, analysis } = reportFromSpans(spans, { ...thresholds, rttMs });
   for (const w of analysis.warnings) onWarning(w);
   if (html !== undefined) {
     const page = renderHtml(report, analysis, { sources: [describeInputs(inputs)], maxTraces });

@@ -22,3 +22,18 @@ export function perCall(total: number, calls: number): string {
   const v = total / Math.max(1, calls);
   return Number.isInteger(v) ? String(v) : v.toFixed(1);
 }
+
+/** A round-trip time as the user gave it (`--rtt 1` is `1 ms RTT`, not `1.0 ms RTT`). */
+export function formatRtt(rttMs: number): string {
+  return `${rttMs} ms RTT`;
+}
+
+/**
+ * Savings as people read them: `~0.40 ms`, or with a projection `~0.40 ms here; ~2.4 ms at 1 ms RTT`
+ * (the same words in the terminal and the HTML report).
+ */
+export function formatSavings(measuredMs: number, projectedMs?: number, rttMs?: number): string {
+  const here = `~${formatMs(measuredMs)}`;
+  if (projectedMs === undefined || rttMs === undefined) return here;
+  return `${here} here; ~${formatMs(projectedMs)} at ${formatRtt(rttMs)}`;
+}

@@ -18,11 +18,12 @@ import {
   type Report,
   type TraceAnalysis,
 } from '../analysis/report';
-import { formatMs, perCall } from '../render/format';
+import { formatMs, formatRtt, perCall } from '../render/format';
 import { cssToken, escapeHtml } from '../render/html/escape';
 import { REPORT_SCRIPT } from '../render/html/script';
 import { REPORT_CSS } from '../render/html/style';
 import { bounds, colourOf, protocolOf, TYPE_CLASS, TYPE_LABELS, waterfall } from '../render/html/waterfall';
+import { rttNote, serialThresholdNote } from './notes';
 
 /** The page's size limits, defined once (the CLI's `--html-traces` default is `maxTraces`). */
 export const HTML_DEFAULTS = Object.freeze({ maxTraces: 20, maxSpansPerTrace: 250, maxTableRows: 200 });
@@ -83,30 +84,42 @@ function functionsTable(functions: FunctionReport[], maxRows: number): string {
   );
 }
 
-function findingsTable(summaries: FindingSummary[], drawn: Set<string>, maxRows: number): string {
-  if (summaries.length === 0) return '<p class="empty">No findings above the thresholds.</p>';
+function findingsTable(
+  summaries: FindingSummary[],
+  drawn: Set<string>,
+  maxRows: number,
+  rttMs: number | undefined,
+): string {
+  if (summaries.length === 0) return '<p class="empty">No findings.</p>';
   const shown = summaries.slice(0, maxRows);
+  const num = (ms: number | undefined): string =>
+    `<td class="num">${escapeHtml(ms === undefined ? '' : formatMs(ms))}</td>`;
   const rows = shown.map((s) => {
     const cls = TYPE_CLASS[s.type];
     const link = drawn.has(s.example.traceId)
       ? `<a href="#trace-${escapeHtml(cssToken(s.example.traceId))}">example</a>`
       : '<span class="empty">not drawn</span>';
+    const projected =
+      rttMs === undefined ? '' : num(s.meanProjectedSavingsMs) + num(s.totalProjectedSavingsMs);
     return (
       `<tr class="finding"><td><span class="badge ${cls}">${escapeHtml(TYPE_LABELS[s.type])}</span></td>` +
       `<td class="name">${escapeHtml(s.function)}</td><td>${escapeHtml(s.operation)}</td><td>${escapeHtml(s.server)}</td>` +
-      `<td class="num">${s.occurrences}</td><td class="num">${s.maxCount}</td>` +
-      `<td class="num">${escapeHtml(formatMs(s.meanSavingsMs))}</td><td class="num">${escapeHtml(formatMs(s.maxSavingsMs))}</td>` +
-      `<td class="num">${escapeHtml(formatMs(s.totalSavingsMs))}</td><td>${link}</td></tr>`
+      `<td class="num">${s.occurrences}</td><td class="num">${s.maxCount}</td><td class="num">${s.maxRoundTripsSaved}</td>` +
+      `${num(s.meanSavingsMs)}${num(s.maxSavingsMs)}${num(s.totalSavingsMs)}${projected}<td>${link}</td></tr>`
     );
   });
+  const rtt = rttMs === undefined ? '' : escapeHtml(formatRtt(rttMs));
+  const projectedHeads =
+    rttMs === undefined ? '' : `<th class="num">At ${rtt} (mean)</th><th class="num">At ${rtt} (total)</th>`;
   const more =
     summaries.length > shown.length
       ? `<p class="more">${summaries.length - shown.length} more kinds of finding not shown (see --json).</p>`
       : '';
   return (
     '<table id="findings"><thead><tr><th>Type</th><th>Function</th><th>Operation</th><th>Server</th>' +
-    '<th class="num">Traces</th><th class="num">Max calls</th><th class="num">Saves (mean)</th>' +
-    '<th class="num">Saves (max)</th><th class="num">Saves (total)</th><th></th></tr></thead><tbody>' +
+    '<th class="num">Traces</th><th class="num">Max calls</th><th class="num">Round trips fewer</th>' +
+    '<th class="num">Saves (mean)</th><th class="num">Saves (max)</th><th class="num">Saves (total)</th>' +
+    `${projectedHeads}<th></th></tr></thead><tbody>` +
     rows.join('') +
     '</tbody></table>' +
     more
@@ -166,13 +179,16 @@ export function renderHtml(report: Report, analysis: TraceAnalysis, options: Htm
     else list.push(f);
   }
   const totalSavings = analysis.findings.reduce((a, f) => a + f.estimatedSavingsMs, 0);
+  const totalProjected = analysis.findings.reduce((a, f) => a + (f.projectedSavingsMs ?? 0), 0);
   const exchanges = analysis.roundTrips;
+  const rttMs = report.rttMs;
   const stats = [
     [String(analysis.traces.size), 'traces'],
     [String(report.functions.length), 'functions and entry spans'],
     [String(exchanges), 'network round trips'],
     [String(analysis.findings.length), 'findings'],
     [formatMs(totalSavings), 'estimated savings (all findings)'],
+    ...(rttMs !== undefined ? [[formatMs(totalProjected), `estimated savings at ${formatRtt(rttMs)}`]] : []),
   ]
     .map(([v, l]) => `<div class="stat"><b>${escapeHtml(v)}</b><span>${escapeHtml(l)}</span></div>`)
     .join('');
@@ -181,8 +197,16 @@ export function renderHtml(report: Report, analysis: TraceAnalysis, options: Htm
       ? `Showing ${drawn.length} of ${analysis.traces.size} traces: those holding the largest findings first, then the slowest.`
       : `All ${drawn.length} traces.`;
   const waterfalls = drawn.map((id) =>
-    waterfall(id, analysis.traces.get(id) ?? [], findingsByTrace.get(id) ?? [], maxRows),
+    waterfall(id, analysis.traces.get(id) ?? [], findingsByTrace.get(id) ?? [], maxRows, rttMs),
   );
+  const order =
+    rttMs !== undefined
+      ? `largest total savings at ${formatRtt(rttMs)} first`
+      : 'largest total estimated savings first';
+  const findingNotes = [rttNote(report), serialThresholdNote(report)]
+    .filter((n) => n !== undefined)
+    .map((n) => ` ${escapeHtml(n.charAt(0).toUpperCase() + n.slice(1))}.`)
+    .join('');
   const scriptHash = createHash('sha256').update(REPORT_SCRIPT).digest('base64');
   const generated = (options.generatedAt ?? new Date()).toISOString();
   const sources = options.sources?.length ? ` &middot; ${escapeHtml(options.sources.join(', '))}` : '';
@@ -204,8 +228,8 @@ export function renderHtml(report: Report, analysis: TraceAnalysis, options: Htm
 ${functionsTable(report.functions, maxTableRows)}
 </section>
 <section><h2>Findings</h2>
-<p class="note">Grouped over traces, largest total estimated savings first. Savings of different findings may overlap: do not add them up.</p>
-${findingsTable(summaries, drawnSet, maxTableRows)}
+<p class="note">Grouped over traces, ${escapeHtml(order)}. Savings of different findings may overlap: do not add them up.${findingNotes}</p>
+${findingsTable(summaries, drawnSet, maxTableRows, rttMs)}
 </section>
 <section><h2>Traces</h2>
 <p class="note">${escapeHtml(tracesNote)} Click a finding to spotlight its bars.</p>

@@ -3,8 +3,17 @@
  * by server and protocol and the share of wall time on the network, then its findings, largest
  * savings first (grouped over traces: one line per kind of finding).
  */
-import { summarizeFindings, type FunctionReport, type Report, type TraceAnalysis } from '../analysis/report';
+import {
+  summarizeFindings,
+  type FindingSummary,
+  type FunctionReport,
+  type Report,
+  type TraceAnalysis,
+} from '../analysis/report';
+import { rankedSavings } from '../analysis/findings';
+import { formatRtt, formatSavings } from '../render/format';
 import { formatMs, inert, paint, perCall, renderTable, type Cell, type Colour } from '../render/terminal';
+import { hiddenInFunction, rttNote, serialThresholdNote } from './notes';
 
 export interface TextOptions {
   /** ANSI colour (the CLI decides: a TTY and no NO_COLOR). */
@@ -27,7 +36,13 @@ const KIND_LABELS: Record<FunctionReport['kind'], string> = {
   orphans: 'calls without a parent span',
 };
 
-function functionBlock(f: FunctionReport, color: boolean): string {
+/** SAVES/CALL: the mean per occurrence, with its projection when there is one. */
+function savesCell(s: FindingSummary, rttMs: number | undefined): string {
+  return formatSavings(s.meanSavingsMs, s.meanProjectedSavingsMs, rttMs);
+}
+
+function functionBlock(f: FunctionReport, report: Report, color: boolean): string {
+  const rttMs = report.rttMs;
   const calls = Math.max(1, f.calls);
   const share = `${(f.networkShare * 100).toFixed(0)}%`;
   const title = `${inert(f.name)}${f.service ? ` [${inert(f.service)}]` : ''}`;
@@ -61,8 +76,8 @@ function functionBlock(f: FunctionReport, color: boolean): string {
       inert(s.server),
       `x${s.maxCount}`,
       `${s.occurrences}/${f.calls}`,
-      `~${formatMs(s.meanSavingsMs)}`,
-      formatMs(s.maxSavingsMs),
+      savesCell(s, rttMs),
+      formatMs(s.maxProjectedSavingsMs ?? s.maxSavingsMs),
     ]);
     const columns = [
       { header: 'FINDING' },
@@ -71,10 +86,14 @@ function functionBlock(f: FunctionReport, color: boolean): string {
       { header: 'CALLS', align: 'right' as const },
       { header: 'IN CALLS', align: 'right' as const },
       { header: 'SAVES/CALL', align: 'right' as const },
-      { header: 'MAX', align: 'right' as const },
+      { header: rttMs !== undefined ? `MAX AT ${formatRtt(rttMs)}` : 'MAX', align: 'right' as const },
     ];
-    parts.push('  findings, largest savings first:', indent(renderTable(columns, rows, { color })));
+    const order =
+      rttMs !== undefined ? `largest savings at ${formatRtt(rttMs)} first` : 'largest savings first';
+    parts.push(`  findings, ${order}:`, indent(renderTable(columns, rows, { color })));
   }
+  const hidden = hiddenInFunction(f.hiddenFindings, report);
+  if (hidden !== undefined) parts.push(`  (${hidden})`);
   return parts.join('\n');
 }
 
@@ -87,11 +106,13 @@ export function renderText(report: Report, analysis: TraceAnalysis, options: Tex
   const header =
     `${t} trace${t === 1 ? '' : 's'}, ${report.functions.length} functions and entry spans, ` +
     `${exchanges} exchanges, ${n} finding${n === 1 ? '' : 's'}`;
-  if (report.functions.length === 0) return `${header}\nNo traced functions or entry spans found.\n`;
+  const notes = [rttNote(report), serialThresholdNote(report)].filter((n) => n !== undefined);
+  const head = [header, ...notes].join('\n');
+  if (report.functions.length === 0) return `${head}\nNo traced functions or entry spans found.\n`;
   // Functions with findings first (largest savings first), then by network time.
-  const savings = (f: FunctionReport): number => f.findings.reduce((a, x) => a + x.estimatedSavingsMs, 0);
+  const savings = (f: FunctionReport): number => f.findings.reduce((a, x) => a + rankedSavings(x), 0);
   const ordered = [...report.functions].sort(
     (a, b) => savings(b) - savings(a) || b.networkTimeMs - a.networkTimeMs,
   );
-  return `${header}\n\n${ordered.map((f) => functionBlock(f, color)).join('\n\n')}\n`;
+  return `${head}\n\n${ordered.map((f) => functionBlock(f, report, color)).join('\n\n')}\n`;
 }

@@ -22,7 +22,8 @@ async function measure(variant: Variant, backends: Backends) {
       times.push(performance.now() - t0);
       assert.equal(body.titles.length, BOOKS);
     }
-    const { report } = reportFromSpans(spans().map(toTraceSpan), { minSavingsMs: 0 });
+    // The default thresholds: the sub-millisecond duplicate Redis read is listed without lowering them.
+    const { report } = reportFromSpans(spans().map(toTraceSpan));
     const page = report.functions.find((f) => f.name === 'authorPage');
     assert.ok(page, 'the traced function is a unit of the report');
     assert.equal(page.calls, REQUESTS);

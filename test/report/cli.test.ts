@@ -76,8 +76,52 @@ test('threshold flags change what is reported', () => {
     f.findings.map((x) => x.type),
   );
   assert.ok(!types.includes('n+1'));
-  const none = JSON.parse(report(traces, '--json', '--min-savings', '1000').stdout);
-  assert.equal(none.functions.flatMap((f: { findings: unknown[] }) => f.findings).length, 0);
+  // The savings floor holds back serial findings only: duplicates and n+1 loops always show.
+  const high = JSON.parse(report(traces, '--json', '--min-savings', '1000').stdout);
+  const left = high.functions.flatMap((f: { findings: Array<{ type: string }> }) => f.findings);
+  assert.ok(left.length > 0 && left.every((f: { type: string }) => f.type !== 'serial'));
+  assert.deepEqual(new Set(left.map((f: { type: string }) => f.type)), new Set(['n+1', 'duplicate']));
+  assert.equal(high.thresholds.minSavingsMs, 1000);
+  assert.equal(high.hiddenFindings, 3, 'the three serial lookups of OrderService.load');
+});
+
+test('--rtt adds projected savings to every finding in the JSON and the page, and keeps the measured ones', () => {
+  const plain = JSON.parse(report(traces, '--json').stdout);
+  const out = JSON.parse(report(traces, '--json', '--rtt', '2').stdout);
+  assert.equal(out.rttMs, 2);
+  assert.equal(plain.rttMs, undefined);
+  const findings = (r: { functions: Array<{ findings: any[] }> }) => r.functions.flatMap((f) => f.findings);
+  assert.deepEqual(
+    findings(out)
+      .map((f) => f.estimatedSavingsMs)
+      .sort(),
+    findings(plain)
+      .map((f) => f.estimatedSavingsMs)
+      .sort(),
+  );
+  const load = out.functions.find((f: { name: string }) => f.name === 'OrderService.load');
+  const byType = Object.fromEntries(load.findings.map((f: any) => [f.type, f]));
+  // n+1 of 6 queries batched into one, serial of 3 reads run together, duplicate of 2 reads.
+  assert.deepEqual(
+    ['n+1', 'serial', 'duplicate'].map((t) => byType[t].roundTripsSaved),
+    [5, 2, 1],
+  );
+  for (const f of findings(out)) {
+    assert.equal(
+      f.projectedSavingsMs,
+      Math.round((f.estimatedSavingsMs + f.roundTripsSaved * 2) * 1000) / 1000,
+    );
+  }
+  const page = join(dir, 'rtt.html');
+  assert.equal(report(traces, '--rtt', '2', '--html', page).code, 0);
+  const html = readFileSync(page, 'utf8');
+  assert.ok(html.includes('<th class="num">At 2 ms RTT (mean)</th>'));
+  assert.match(html, /could save ~[\d.]+ ms here; ~[\d.]+ ms at 2 ms RTT/);
+  assert.ok(
+    html.includes(
+      'Every duplicate and n+1 is shown; serial calls saving under 1 ms at 2 ms RTT are not (0 left out); --min-savings 0 shows them.',
+    ),
+  );
 });
 
 test('--html writes one self-contained page and the terminal report still prints', () => {
@@ -98,6 +142,13 @@ for (const [what, args, pattern] of [
     /--min-savings: 'soon' is not a number of milliseconds/,
   ],
   ['an n+1 threshold below 2', ['--n-plus-one', '1', 'f'], /--n-plus-one/],
+  [
+    'an --rtt that is not a number',
+    ['--rtt', 'abc', 'f'],
+    /report: --rtt: 'abc' is not a round-trip time in milliseconds/,
+  ],
+  ['a negative --rtt', ['--rtt', '-1', 'f'], /report: --rtt: '-1' is not a round-trip time in milliseconds/],
+  ['an --rtt of zero', ['--rtt', '0', 'f'], /report: --rtt: '0' is not a round-trip time in milliseconds/],
   ['no input file', ['--json'], /give trace files/],
   ['a missing file', [join(dir, 'nope.jsonl')], /nope\.jsonl/],
 ] as const) {

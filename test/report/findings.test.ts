@@ -301,16 +301,155 @@ test('a pooled connection opening mid-request does not hide or create a serial f
   assert.equal(findings[0].operation, 'redis GET, postgresql SELECT');
 });
 
-test('findings saving less than the minimum are dropped; the minimum can be changed', () => {
+test('serial findings saving less than the minimum are left out and counted; the minimum can be changed', () => {
   const rec = new TraceRecorder();
   const req = rec.request('GET /small', { start: 0, end: 10 });
   rec.exchange(req, { protocol: 'redis', operation: 'GET', server: 'cache:6379', start: 1, end: 1.4 });
   rec.exchange(req, { protocol: 'redis', operation: 'GET', server: 'cache:6379', start: 1.5, end: 1.9 });
-  assert.deepEqual(detectFindings(rec.spans()), []);
+  const analysis = analyzeTraces(rec.spans());
+  assert.deepEqual(analysis.findings, []);
+  assert.equal(analysis.hiddenFindings, 1);
+  assert.deepEqual(
+    [...analysis.hiddenByUnit].map(([u, n]) => [u.name, n]),
+    [['GET /small', 1]],
+  );
+  assert.equal(analysis.thresholds.minSavingsMs, 1);
   const [f] = detectFindings(rec.spans(), { minSavingsMs: 0.1 });
   assert.equal(f.type, 'serial');
   assert.equal(f.estimatedSavingsMs, 0.4);
   assert.equal(detectFindings(rec.spans(), { minSavingsMs: 0 }).length, 1);
+  assert.equal(analyzeTraces(rec.spans(), { minSavingsMs: 0 }).hiddenFindings, 0);
+});
+
+test('a duplicate and an n+1 loop are findings however little they save, whatever the minimum', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /tiny', { start: 0, end: 10 });
+  const dup = { protocol: 'redis', operation: 'GET', server: 'cache:6379', hash: 'k' };
+  rec.exchange(req, { ...dup, start: 0.1, end: 0.2 });
+  rec.exchange(req, { ...dup, start: 0.3, end: 0.4 });
+  for (let i = 0; i < 5; i++) {
+    rec.exchange(req, {
+      protocol: 'redis',
+      operation: 'HGETALL',
+      server: 'cache:6379',
+      start: 1 + i * 0.2,
+      end: 1.1 + i * 0.2,
+    });
+  }
+  for (const minSavingsMs of [1, 1000]) {
+    const findings = detectFindings(rec.spans(), { minSavingsMs });
+    assert.deepEqual(
+      findings.map((f) => [f.type, f.count]),
+      [
+        ['n+1', 5],
+        ['duplicate', 2],
+      ],
+      `largest savings first at minSavingsMs ${minSavingsMs}`,
+    );
+  }
+});
+
+test('each finding counts the round trips its fix removes: k-1 for a duplicate or an n+1, one per stage after the first for serial', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /trips', { start: 0, end: 200 });
+  const dup = { protocol: 'redis', operation: 'GET', server: 'cache:6379', hash: 'k' };
+  for (let i = 0; i < 3; i++) rec.exchange(req, { ...dup, start: 1 + i * 3, end: 3 + i * 3 });
+  // A serial run of three stages, the middle one two reads already running together.
+  const fn = rec.fn('lookups', req, { start: 20, end: 60 });
+  rec.exchange(fn, {
+    protocol: 'redis',
+    operation: 'HGETALL',
+    server: 'cache:6379',
+    hash: 'a',
+    start: 21,
+    end: 25,
+  });
+  rec.exchange(fn, { protocol: 'postgresql', operation: 'SELECT', hash: 'b', start: 25.5, end: 30 });
+  rec.exchange(fn, { protocol: 'http', operation: 'GET', server: 'api:80', hash: 'c', start: 25.6, end: 31 });
+  rec.exchange(fn, {
+    protocol: 'redis',
+    operation: 'SMEMBERS',
+    server: 'cache:6379',
+    hash: 'd',
+    start: 31.5,
+    end: 35,
+  });
+  const findings = detectFindings(rec.spans());
+  const byType = new Map(findings.map((f) => [f.type, f]));
+  assert.equal(byType.get('duplicate')?.roundTripsSaved, 2, '3 identical reads: 2 removed');
+  const serial = byType.get('serial');
+  assert.equal(serial?.count, 4);
+  assert.equal(serial?.roundTripsSaved, 2, '3 stages run at once: 2 round trips fewer');
+  // (4 + 5.5 + 3.5) minus the longest call (5.4).
+  assert.equal(serial?.estimatedSavingsMs, 7.6);
+  for (const f of findings) assert.ok(!('projectedSavingsMs' in f), 'no projection without rttMs');
+});
+
+test('an n+1 of calls each made of two exchanges removes two round trips per call batched away', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /items', { start: 0, end: 100 });
+  for (let i = 0; i < 5; i++) {
+    const s = 1 + i * 6;
+    const q = rec.upstream(req, PG, 'pg.query:SELECT', {
+      server: 'db:5432',
+      start: s,
+      end: s + 5,
+      attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT' },
+    });
+    rec.exchange(q, { protocol: 'postgresql', operation: 'SELECT', start: s + 0.5, end: s + 2 });
+    rec.exchange(q, { protocol: 'postgresql', operation: 'SELECT', start: s + 2.5, end: s + 4 });
+  }
+  const [f] = detectFindings(rec.spans());
+  assert.equal(f.type, 'n+1');
+  assert.equal(f.count, 5);
+  assert.equal(f.exchanges.length, 10);
+  assert.equal(f.roundTripsSaved, 8, '10 round trips, of which one batched call (2) remains');
+});
+
+test('with rttMs, each finding carries its savings projected at that round trip, and findings rank by them', () => {
+  const rec = new TraceRecorder();
+  const req = rec.request('GET /rank', { start: 0, end: 100 });
+  // Five identical reads of 0.2 ms: 0.8 ms here, four round trips fewer.
+  const dup = { protocol: 'redis', operation: 'GET', server: 'cache:6379', hash: 'k' };
+  for (let i = 0; i < 5; i++) rec.exchange(req, { ...dup, start: 1 + i * 0.3, end: 1.2 + i * 0.3 });
+  // Two independent reads of 2 and 3 ms: 2 ms here, one round trip fewer.
+  rec.exchange(req, {
+    protocol: 'redis',
+    operation: 'HGETALL',
+    server: 'cache:6379',
+    hash: 'a',
+    start: 10,
+    end: 12,
+  });
+  rec.exchange(req, { protocol: 'postgresql', operation: 'SELECT', hash: 'b', start: 12.5, end: 15.5 });
+  assert.deepEqual(
+    detectFindings(rec.spans()).map((f) => f.type),
+    ['serial', 'duplicate'],
+  );
+  const projected = detectFindings(rec.spans(), { rttMs: 1 });
+  assert.deepEqual(
+    projected.map((f) => [f.type, f.estimatedSavingsMs, f.roundTripsSaved, f.projectedSavingsMs]),
+    [
+      ['duplicate', 0.8, 4, 4.8],
+      ['serial', 2, 1, 3],
+    ],
+  );
+  const analysis = analyzeTraces(rec.spans(), { rttMs: 0.25 });
+  assert.equal(analysis.rttMs, 0.25);
+  assert.deepEqual(
+    analysis.findings.map((f) => f.projectedSavingsMs),
+    [2.25, 1.8],
+  );
+});
+
+test('rttMs that is not a positive number of milliseconds is refused, naming the value', () => {
+  const spans = new TraceRecorder().spans();
+  for (const bad of [0, -1, Number.NaN, Infinity, '2' as unknown as number]) {
+    assert.throws(
+      () => analyzeTraces(spans, { rttMs: bad }),
+      (e: Error) => e instanceof RangeError && e.message.includes(`got ${String(bad)}`),
+    );
+  }
 });
 
 test('the thresholds have documented defaults and reject nonsense', () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { reportFromSpans } from '../../src/analysis/report';
 import { renderHtml } from '../../src/report/html';
+import { formatMs } from '../../src/render/format';
 import { TraceRecorder } from '../helpers/spans';
 import { HOSTILE_NAME, shopTraces } from './sample';
 
@@ -70,4 +71,29 @@ test('the summary tables list every function and each kind of finding', () => {
     assert.ok(html.includes(`<td class="name">${name}`), name);
   }
   assert.equal(html.match(/<tr class="finding">/g)?.length, 4);
+});
+
+test('the findings section names the serial threshold and how many serial findings it left out', () => {
+  const { report, analysis } = reportFromSpans(shopTraces().spans(), { minSavingsMs: 100 });
+  const html = renderHtml(report, analysis, { generatedAt: new Date(0) });
+  assert.ok(
+    html.includes(
+      'Every duplicate and n+1 is shown; serial calls saving under 100 ms are not (3 left out); --min-savings 0 shows them.',
+    ),
+  );
+  assert.ok(!html.includes('<span class="badge ser">'), 'no serial finding is drawn');
+  assert.equal(html.match(/<tr class="finding">/g)?.length, 3, 'the n+1 and both duplicates remain');
+});
+
+test('with an RTT, each finding in a trace says what it saves here and at that round trip', () => {
+  const { report, analysis } = reportFromSpans(shopTraces().spans(), { rttMs: 1 });
+  const html = renderHtml(report, analysis, { generatedAt: new Date(0) });
+  const dup = analysis.findings.find((f) => f.type === 'duplicate' && f.function === 'OrderService.load');
+  assert.ok(dup?.projectedSavingsMs !== undefined);
+  assert.ok(
+    html.includes(
+      `1 round trip fewer, could save ~${formatMs(dup.estimatedSavingsMs)} here; ~${formatMs(dup.projectedSavingsMs)} at 1 ms RTT`,
+    ),
+  );
+  assert.ok(html.includes('estimated savings at 1 ms RTT'));
 });

@@ -99,7 +99,9 @@ test('the JSON report has the contract shape and findings sorted by savings', ()
   });
   const { report } = reportFromSpans(rec.spans());
   const json = JSON.parse(JSON.stringify(report));
-  assert.deepEqual(Object.keys(json), ['functions']);
+  assert.deepEqual(Object.keys(json), ['functions', 'thresholds', 'hiddenFindings']);
+  assert.deepEqual(json.thresholds, { minSavingsMs: 1, serialMaxGapMs: 10, nPlusOneMin: 5 });
+  assert.equal(json.hiddenFindings, 0);
   const list = json.functions.find((f: { name: string }) => f.name === 'listOrders');
   for (const key of ['name', 'calls', 'exchanges', 'networkTimeMs', 'wallTimeMs', 'byServer', 'findings']) {
     assert.ok(key in list, `function has ${key}`);
@@ -111,6 +113,8 @@ test('the JSON report has the contract shape and findings sorted by savings', ()
   for (const f of list.findings) {
     assert.ok(Array.isArray(f.exchanges) && f.exchanges.length >= 2);
     assert.equal(typeof f.estimatedSavingsMs, 'number');
+    assert.equal(f.roundTripsSaved, f.exchanges.length - 1, 'one call per exchange: k calls, k-1 removed');
+    assert.ok(!('projectedSavingsMs' in f), 'no projection without an RTT');
   }
 });
 

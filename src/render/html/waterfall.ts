@@ -15,7 +15,7 @@ import {
   KIND_CONNECTION,
 } from '../../spans/semconv';
 import { displayServer } from '../../spans/server-key';
-import { formatMs } from '../format';
+import { formatMs, formatSavings } from '../format';
 import { cssToken, escapeHtml } from './escape';
 
 /** Bar colours by `network.protocol.name`; anything else is grey. */
@@ -88,15 +88,17 @@ function treeOrder(spans: TraceSpan[]): Row[] {
   return out;
 }
 
-/** One sentence for a finding in a trace's list. */
-export function describeFinding(f: Finding): string {
+/** One sentence for a finding in a trace's list; with `rttMs`, its savings projected at it too. */
+export function describeFinding(f: Finding, rttMs?: number): string {
   const what =
     f.type === 'duplicate'
       ? `the same request sent ${f.count} times`
       : f.type === 'n+1'
         ? `${f.count} calls one after another`
         : `${f.count} independent reads one after another`;
-  return `${what}: ${f.operation} to ${f.server}, in ${f.function}; could save ~${formatMs(f.estimatedSavingsMs)}`;
+  const trips = `${f.roundTripsSaved} round trip${f.roundTripsSaved === 1 ? '' : 's'} fewer`;
+  const saves = formatSavings(f.estimatedSavingsMs, f.projectedSavingsMs, rttMs);
+  return `${what}: ${f.operation} to ${f.server}, in ${f.function}; ${trips}, could save ${saves}`;
 }
 
 /** First start and last end of a trace (a loop: spreading a huge array would overflow the stack). */
@@ -110,8 +112,14 @@ export function bounds(spans: TraceSpan[]): [number, number] {
   return [t0, t1];
 }
 
-/** The waterfall of one trace, with its findings listed above it. */
-export function waterfall(traceId: string, spans: TraceSpan[], findings: Finding[], maxRows: number): string {
+/** The waterfall of one trace, with its findings listed above it (savings projected at `rttMs` when given). */
+export function waterfall(
+  traceId: string,
+  spans: TraceSpan[],
+  findings: Finding[],
+  maxRows: number,
+  rttMs?: number,
+): string {
   const rows = treeOrder(spans);
   const [t0, t1] = bounds(spans);
   const total = Math.max(t1 - t0, 0.001);
@@ -130,7 +138,7 @@ export function waterfall(traceId: string, spans: TraceSpan[], findings: Finding
         findings
           .map(
             (f, i) =>
-              `<li data-f="f${i}"><span class="badge ${TYPE_CLASS[f.type]}">${escapeHtml(TYPE_LABELS[f.type])}</span> ${escapeHtml(describeFinding(f))}</li>`,
+              `<li data-f="f${i}"><span class="badge ${TYPE_CLASS[f.type]}">${escapeHtml(TYPE_LABELS[f.type])}</span> ${escapeHtml(describeFinding(f, rttMs))}</li>`,
           )
           .join('') +
         '</ul>';
