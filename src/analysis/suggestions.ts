@@ -2,7 +2,10 @@
  * The one place that knows which official OpenTelemetry instrumentation covers which client
  * package. Names come from `@opentelemetry/auto-instrumentations-node` (its build/src/utils.js
  * `InstrumentationMap`); test/analysis/suggestions.test.ts fails when this map and the installed
- * metapackage disagree, so it cannot silently go stale.
+ * metapackage disagree, and when a mapped package is neither a module its instrumentation patches
+ * (`getModuleDefinitions()`) nor one that calls through such a module, so it cannot silently go
+ * stale. (aws-sdk v2 is not mapped: instrumentation-aws-sdk patches v3's middleware stack only; v2
+ * sends through core `https`, which instrumentation-http covers.)
  */
 
 /**
@@ -27,7 +30,6 @@ export const OFFICIAL_INSTRUMENTATIONS: Readonly<Record<string, string>> = {
   'cassandra-driver': '@opentelemetry/instrumentation-cassandra-driver',
   '@grpc/grpc-js': '@opentelemetry/instrumentation-grpc',
   oracledb: '@opentelemetry/instrumentation-oracledb',
-  'aws-sdk': '@opentelemetry/instrumentation-aws-sdk',
   '@smithy/node-http-handler': '@opentelemetry/instrumentation-aws-sdk',
   openai: '@opentelemetry/instrumentation-openai',
   // Packages that send through Node's core `http`/`https`, which instrumentation-http wraps.
