@@ -104,7 +104,6 @@ test('the clients with no official instrumentation are not also mapped to one', 
 
 /** Every bundled instrumentation, disabled at once (the metapackage leaves out any passed disabled). */
 function bundledInstances(): InstrumentationBase[] {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const meta = require('@opentelemetry/auto-instrumentations-node') as {
     getNodeAutoInstrumentations(): InstrumentationBase[];
   };
