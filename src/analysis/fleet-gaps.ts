@@ -7,9 +7,25 @@
  * coverage was decided (their trace was sampled, and both coverage rules could run); `undecided`
  * is the rest, so exchanges = covered + uncovered + undecided. The covered share of decided
  * traffic is the estimate for the undecided part: sampling is by trace, independent of coverage.
+ * Phases and operation names come from the `sockscope.phase` and `sockscope.operation` attributes,
+ * so fleet rows have the trace rows' phase counts, verdict and suggestion.
+ *
+ * One difference: the metrics carry no `network.protocol.version`, so HTTP/2 streams (recorded as
+ * `http`) cannot be told from HTTP/1.1 here; the trace table shows them as `http2`.
  */
-import { compareGapRows, type GapRow, type GapsResult } from './gaps';
-import { suggestionFor } from './suggestions';
+import {
+  compareGapRows,
+  GapRowBuilder,
+  listableOperation,
+  phaseOf,
+  protocolOf,
+  rowKey,
+  totalsOf,
+  type GapOptions,
+  type GapRow,
+  type GapsResult,
+  type GroupKey,
+} from './gaps';
 import { displayServer } from '../spans/server-key';
 
 /** Prometheus label names of the attributes (dots become underscores). */
@@ -22,6 +38,7 @@ export const LABELS = {
   covered: 'sockscope_covered',
   coveredBy: 'sockscope_covered_by',
   phase: 'sockscope_phase',
+  operation: 'sockscope_operation',
 } as const;
 
 /** The metric names as Prometheus exporters write them (with or without unit and `_total` suffixes). */
@@ -51,11 +68,14 @@ const ROW_LABELS = [
   LABELS.port,
   LABELS.covered,
   LABELS.coveredBy,
+  LABELS.phase,
+  LABELS.operation,
 ];
 
 /**
- * The two PromQL queries: exchanges and time by row labels and verdict, each series' latest value
- * within the range (counters count since their process started), summed over instances.
+ * The two PromQL queries: exchanges and time by row labels, phase, operation and verdict, each
+ * series' latest value within the range (counters count since their process started), summed
+ * over instances.
  */
 export function fleetGapQueries(selector: string, range: string): { exchanges: string; time: string } {
   const by = ROW_LABELS.join(', ');
@@ -66,17 +86,12 @@ export function fleetGapQueries(selector: string, range: string): { exchanges: s
   };
 }
 
-interface Acc {
-  row: FleetRow;
-  coveredBy: Set<string>;
-}
-
 type Labels = Record<string, string | undefined>;
 
 /** The row a series belongs to, as `gapGroupOf` names it for spans. */
-export function rowKeyOf(l: Labels): { callerPackage: string; protocol: string; server: string } {
+export function rowKeyOf(l: Labels): GroupKey {
   const transport = l[LABELS.transport];
-  const protocol = l[LABELS.protocol] ?? (transport === 'unix' ? 'unix' : (transport ?? 'tcp'));
+  const protocol = protocolOf(l[LABELS.protocol], undefined, transport);
   const host = l[LABELS.address];
   const server =
     host === undefined ? '(unknown)' : displayServer(host, transport === 'unix' ? undefined : l[LABELS.port]);
@@ -87,62 +102,36 @@ export function rowKeyOf(l: Labels): { callerPackage: string; protocol: string; 
 export function fleetGaps(
   exchanges: ReadonlyArray<{ labels: Labels; value: number }>,
   time: ReadonlyArray<{ labels: Labels; value: number }>,
+  options: GapOptions = {},
 ): FleetGapsResult {
-  const rows = new Map<string, Acc>();
-  const accOf = (l: Labels): Acc => {
+  const rows = new Map<string, GapRowBuilder>();
+  const builderOf = (l: Labels, create: boolean): GapRowBuilder | undefined => {
     const k = rowKeyOf(l);
-    const key = `${k.callerPackage}\u0000${k.protocol}\u0000${k.server}`;
-    let a = rows.get(key);
-    if (a === undefined) {
-      a = {
-        row: {
-          ...k,
-          exchanges: 0,
-          covered: 0,
-          uncovered: 0,
-          undecided: 0,
-          coveredBy: [],
-          uncoveredTimeMs: 0,
-          suggestion: '',
-        },
-        coveredBy: new Set(),
-      };
-      rows.set(key, a);
-    }
-    return a;
+    const key = rowKey(k);
+    let b = rows.get(key);
+    if (b === undefined && create) rows.set(key, (b = new GapRowBuilder(k)));
+    return b;
   };
   for (const s of exchanges) {
     const n = Math.round(s.value);
     if (n === 0) continue;
-    const a = accOf(s.labels);
-    a.row.exchanges += n;
+    const b = builderOf(s.labels, true)!;
+    const phase = phaseOf(s.labels[LABELS.phase]);
     const verdict = s.labels[LABELS.covered];
-    if (verdict === 'true') {
-      a.row.covered += n;
-      const by = s.labels[LABELS.coveredBy];
-      if (by !== undefined) a.coveredBy.add(by);
-    } else if (verdict === 'false') a.row.uncovered += n;
-    else a.row.undecided += n;
+    if (verdict === 'true') b.count(phase, 'covered', n, s.labels[LABELS.coveredBy]);
+    else if (verdict === 'false')
+      b.count(phase, 'uncovered', n, undefined, listableOperation(s.labels[LABELS.operation]));
+    else b.count(phase, 'undecided', n);
   }
   for (const s of time) {
     if (s.labels[LABELS.covered] !== 'false') continue;
-    const k = rowKeyOf(s.labels);
-    const a = rows.get(`${k.callerPackage}\u0000${k.protocol}\u0000${k.server}`);
-    if (a !== undefined) a.row.uncoveredTimeMs += s.value * 1000;
+    builderOf(s.labels, false)?.uncoveredTime(phaseOf(s.labels[LABELS.phase]), s.value * 1000);
   }
-  const out: FleetRow[] = [];
-  const totals = { exchanges: 0, covered: 0, uncovered: 0, undecided: 0 };
-  for (const { row, coveredBy } of rows.values()) {
-    row.coveredBy = [...coveredBy].sort();
-    row.uncoveredTimeMs = Math.round(row.uncoveredTimeMs * 1000) / 1000;
-    row.suggestion = suggestionFor(row);
-    out.push(row);
-    totals.exchanges += row.exchanges;
-    totals.covered += row.covered;
-    totals.uncovered += row.uncovered;
-    totals.undecided += row.undecided;
-  }
+  const out: FleetRow[] = [...rows.values()].map((b) => ({ ...b.build(options), undecided: b.undecided }));
   // The trace table's order: biggest blind spot first.
   out.sort(compareGapRows);
-  return { rows: out, totals };
+  const totals = { ...totalsOf(out), undecided: out.reduce((a, r) => a + r.undecided, 0) };
+  const result: FleetGapsResult = { rows: out, totals };
+  if (options.rttMs !== undefined) result.rttMs = options.rttMs;
+  return result;
 }

@@ -1,12 +1,12 @@
 /**
  * `sockscope gaps --prometheus URL [--service NAME] [--selector MATCHER]... [--range DURATION]`:
  * the gap table from the always-on metrics, summed over every instance Prometheus scrapes. Same
- * rows, suggestions, `--json` shape (plus `undecided`), exit codes and `--fail-on-uncovered` as
- * the table from traces.
+ * rows, phase counts, verdicts, suggestions, `--json` shape (plus `undecided`), exit codes,
+ * `--fail-on-uncovered`, `--strict` and `--rtt` as the table from traces.
  */
 import { fleetGapQueries, fleetGaps, type FleetGapsResult } from '../analysis/fleet-gaps';
-import { parseCommandArgs, parseDuration, stringOption, UsageError } from './args';
-import { headline, type GapsIO } from './gaps';
+import { parseCommandArgs, parseDuration, RTT_OPTION, rttFromArgs, stringOption, UsageError } from './args';
+import { GATE_OPTIONS, gateExitCode, gateFromArgs, headline, type GapsIO } from './gaps';
 import { DEFAULT_TIMEOUT_MS, PrometheusError, queryPrometheus, selectorOf } from './prometheus-source';
 import { renderGapsTable } from '../render/gaps-table';
 import { shouldColor } from '../render/terminal';
@@ -29,9 +29,12 @@ export async function runPrometheusGaps(argv: string[], io: Partial<GapsIO> = {}
   const env = io.env ?? process.env;
   const args = parseCommandArgs('gaps', argv, {
     ...PROMETHEUS_OPTIONS,
+    ...GATE_OPTIONS,
+    ...RTT_OPTION,
     json: { type: 'boolean' },
-    'fail-on-uncovered': { type: 'boolean' },
   });
+  const gate = gateFromArgs(args.values);
+  const rttMs = rttFromArgs('gaps', args.values);
   if (args.positionals.length > 0)
     throw new UsageError(`gaps: --prometheus reads no files (got ${args.positionals[0]})`);
   const url = stringOption(args.values, 'prometheus');
@@ -47,7 +50,7 @@ export async function runPrometheusGaps(argv: string[], io: Partial<GapsIO> = {}
     queryPrometheus(url, q.exchanges, timeoutMs),
     queryPrometheus(url, q.time, timeoutMs),
   ]);
-  const result: FleetGapsResult = fleetGaps(exchanges, time);
+  const result: FleetGapsResult = fleetGaps(exchanges, time, { rttMs });
   if (result.totals.exchanges === 0) {
     const scope = service !== undefined ? ` for service ${service}` : '';
     throw new PrometheusError(
@@ -65,5 +68,5 @@ export async function runPrometheusGaps(argv: string[], io: Partial<GapsIO> = {}
         : '';
     stdout.write(headline(result, color) + undecided + renderGapsTable(result, { color }));
   }
-  return args.values['fail-on-uncovered'] === true && result.totals.uncovered > 0 ? 1 : 0;
+  return gateExitCode(result, gate);
 }

@@ -1,18 +1,19 @@
 /**
- * `sockscope gaps [FILE...] [--jaeger URL --service NAME ...] [--zipkin URL --service NAME] [--json] [--fail-on-uncovered]`:
- * which network calls no upstream instrumentation covers, biggest blind spot first.
+ * `sockscope gaps [FILE...] [--jaeger URL --service NAME ...] [--zipkin URL --service NAME] [--json] [--fail-on-uncovered [--strict]] [--rtt MS]`:
+ * which operations no upstream instrumentation covers, biggest blind spot first.
  */
 import { GapAccumulator, type GapsResult } from '../analysis/gaps';
-import { parseCommandArgs } from './args';
+import { parseCommandArgs, RTT_OPTION, RTT_USAGE, rttFromArgs, UsageError, type ParsedArgs } from './args';
 import { INPUT_OPTIONS, INPUT_USAGE, describeInputs, loadTraceBatches, traceInputsFromArgs } from './inputs';
-import { renderGapsTable } from '../render/gaps-table';
+import { projected, renderGapsTable } from '../render/gaps-table';
 import { toJson } from '../render/json';
 import { formatMs, inert, paint, shouldColor } from '../render/terminal';
 
-export const GAPS_USAGE = `usage: sockscope gaps ${INPUT_USAGE} [--json] [--fail-on-uncovered]
+export const GAPS_USAGE = `usage: sockscope gaps ${INPUT_USAGE} [--json] [--fail-on-uncovered [--strict]] [--rtt MS]
 
-One row per caller package x protocol x server: exchanges, how many an upstream instrumentation
-covers, the time spent in uncovered ones, and what to do about it. Biggest blind spot first.
+One row per caller package x protocol x server: how many of its operations and how much of its
+connection chatter (setup, teardown, heartbeat) an upstream instrumentation covers, the time spent
+in uncovered operations, and what to do about it. Biggest blind spot first.
 
   FILE                  JSONL of OTLP requests (JsonlFileSpanExporter, Collector file exporter),
                         an OTLP/JSON document, Jaeger JSON, or a Zipkin v2 JSON span array
@@ -25,7 +26,11 @@ covers, the time spent in uncovered ones, and what to do about it. Biggest blind
                         every instance (with --service NAME, --selector 'label="value"',
                         --range DURATION (default 1h), --timeout DURATION; docs/metrics.md)
   --json                print {"rows":[...],"totals":{...}}
-  --fail-on-uncovered   exit 1 when any exchange is uncovered (for CI)
+  --fail-on-uncovered   exit 1 when any operation is uncovered (for CI); chatter with no span
+                        (pg's Terminate, Redis QUIT, AMQP channel.open) is normal and passes
+  --strict              with --fail-on-uncovered: also exit 1 on uncovered setup, teardown and
+                        heartbeat exchanges
+${RTT_USAGE}
 `;
 
 /** How to get sockscope spans, printed when the input has none. */
@@ -42,34 +47,89 @@ export interface GapsIO {
   env: NodeJS.ProcessEnv;
 }
 
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** `4.1 ms`, or with `--rtt`: `4.1 ms here; ~44 ms at 1 ms RTT`. */
+function timeAt(ms: number, projectedMs: number | undefined, rttMs: number | undefined): string {
+  if (rttMs === undefined || projectedMs === undefined) return formatMs(ms);
+  return `${formatMs(ms)} here; ${projected(projectedMs)} at ${rttMs} ms RTT`;
+}
+
+/** The lines above the table: totals, then the biggest blind spot (an uncovered operation). */
 export function headline(result: GapsResult, color: boolean): string {
   const t = result.totals;
-  const pct = Math.round((t.uncovered / t.exchanges) * 100);
+  const pct = (n: number, of: number): number => (of === 0 ? 0 : Math.round((n / of) * 100));
   const servers = new Set(result.rows.map((r) => r.server)).size;
+  const chatter = t.exchanges - t.operations;
+  const chatterUncovered = t.uncovered - t.operationsUncovered;
   const lines = [
-    `${t.exchanges} exchange${t.exchanges === 1 ? '' : 's'} with ${servers} server${servers === 1 ? '' : 's'}: ` +
-      `${t.covered} covered by upstream instrumentation, ${t.uncovered} uncovered (${pct}%).`,
+    `${plural(t.exchanges, 'exchange')} with ${plural(servers, 'server')}: ` +
+      `${t.covered} covered by upstream instrumentation, ${t.uncovered} uncovered (${pct(t.uncovered, t.exchanges)}%).`,
+    `${plural(t.operations, 'operation')}: ${t.operationsCovered} covered, ${t.operationsUncovered} uncovered (${pct(t.operationsUncovered, t.operations)}%)` +
+      (chatter > 0
+        ? `; ${plural(chatter, 'setup/teardown/heartbeat exchange')}: ${chatter - chatterUncovered} covered, ${chatterUncovered} with no span.`
+        : '.'),
   ];
   const top = result.rows[0];
-  if (t.uncovered === 0) {
+  if (t.operationsUncovered === 0) {
     lines.push(
-      paint('No blind spots: every exchange is described by an upstream instrumentation.', 'green', color),
+      paint(
+        'No blind spots: every operation is described by an upstream instrumentation' +
+          (chatterUncovered > 0
+            ? ` (${plural(chatterUncovered, 'setup/teardown exchange')} with no span: normal).`
+            : '.'),
+        'green',
+        color,
+      ),
     );
   } else {
     lines.push(
       paint('Biggest blind spot: ', 'bold', color) +
         inert(
-          `${top.callerPackage} -> ${top.protocol} ${top.server}: ${top.uncovered} uncovered exchange${top.uncovered === 1 ? '' : 's'}, ` +
-            `${formatMs(top.uncoveredTimeMs)}. ${top.suggestion}`,
+          `${top.callerPackage} -> ${top.protocol} ${top.server}: ${top.operationsUncovered} of ${plural(top.operations, 'operation')} uncovered, ` +
+            `${timeAt(top.uncoveredOperationTimeMs, top.projectedUncoveredOperationTimeMs, result.rttMs)}. ${top.suggestion}`,
         ),
     );
   }
   return lines.join('\n') + '\n\n';
 }
 
+/** `--fail-on-uncovered` and `--strict`, checked together. */
+export interface GapGate {
+  failOnUncovered: boolean;
+  strict: boolean;
+}
+
+export const GATE_OPTIONS = {
+  'fail-on-uncovered': { type: 'boolean' },
+  strict: { type: 'boolean' },
+} as const;
+
+/**
+ * The gate the arguments ask for.
+ * @throws UsageError for `--strict` without `--fail-on-uncovered`: it changes what that gate
+ *   counts and means nothing alone (an exit code that appears by itself would surprise a CI job)
+ */
+export function gateFromArgs(values: ParsedArgs['values']): GapGate {
+  const failOnUncovered = values['fail-on-uncovered'] === true;
+  const strict = values.strict === true;
+  if (strict && !failOnUncovered)
+    throw new UsageError(
+      'gaps: --strict makes --fail-on-uncovered also fail on uncovered setup/teardown/heartbeat exchanges; give it with --fail-on-uncovered',
+    );
+  return { failOnUncovered, strict };
+}
+
+/** 1 when the gate fails: an uncovered operation, or with `--strict` any uncovered exchange. */
+export function gateExitCode(result: GapsResult, gate: GapGate): number {
+  if (!gate.failOnUncovered) return 0;
+  const t = result.totals;
+  return t.operationsUncovered > 0 || (gate.strict && t.uncovered > 0) ? 1 : 0;
+}
+
 /**
  * Run `sockscope gaps`. Resolves to the exit code: 0 done, 1 `--fail-on-uncovered` and some
- * exchange is uncovered. Bad usage and unreadable input throw `UsageError` / `TraceInputError`,
+ * operation is uncovered (with `--strict`, any exchange). Bad usage and unreadable input throw `UsageError` / `TraceInputError`,
  * which `main` prints as one line and exits 2.
  */
 export async function runGaps(argv: string[], io: Partial<GapsIO> = {}): Promise<number> {
@@ -80,19 +140,22 @@ export async function runGaps(argv: string[], io: Partial<GapsIO> = {}): Promise
     return (await import('./gaps-prometheus')).runPrometheusGaps(argv, io);
   const args = parseCommandArgs('gaps', argv, {
     ...INPUT_OPTIONS,
+    ...GATE_OPTIONS,
+    ...RTT_OPTION,
     json: { type: 'boolean' },
-    'fail-on-uncovered': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (args.values.help === true) {
     stdout.write(GAPS_USAGE);
     return 0;
   }
+  const gate = gateFromArgs(args.values);
+  const rttMs = rttFromArgs('gaps', args.values);
   const inputs = traceInputsFromArgs('gaps', args);
   const json = args.values.json === true;
   const warn = (w: string): void => void stderr.write(`sockscope gaps: warning: ${inert(w)}\n`);
 
-  const acc = new GapAccumulator();
+  const acc = new GapAccumulator({ rttMs });
   for await (const batch of loadTraceBatches(inputs, { onWarning: warn })) {
     for (const s of batch) acc.add(s);
     acc.endBatch();
@@ -118,5 +181,5 @@ export async function runGaps(argv: string[], io: Partial<GapsIO> = {}): Promise
     const color = shouldColor(stdout, env);
     stdout.write(headline(result, color) + renderGapsTable(result, { color }));
   }
-  return args.values['fail-on-uncovered'] === true && result.totals.uncovered > 0 ? 1 : 0;
+  return gateExitCode(result, gate);
 }

@@ -79,6 +79,10 @@ export class Recorder {
       covered?: boolean;
       transport?: 'tcp' | 'unix';
       error?: boolean;
+      /** `sockscope.phase`; absent as in files written before it existed. */
+      phase?: 'setup' | 'operation' | 'teardown' | 'heartbeat';
+      /** `network.protocol.version` (`2` for HTTP/2 streams). */
+      version?: string;
     },
   ): Span {
     const transport = opts.transport ?? 'tcp';
@@ -99,7 +103,9 @@ export class Recorder {
     if (opts.protocol) {
       attributes['network.protocol.name'] = opts.protocol;
       if (opts.operation) attributes['sockscope.operation'] = opts.operation;
+      if (opts.version) attributes['network.protocol.version'] = opts.version;
     }
+    if (opts.phase) attributes['sockscope.phase'] = opts.phase;
     const name = opts.protocol ? `${opts.protocol} ${opts.operation ?? ''}`.trim() : `${transport} exchange`;
     return this.span('sockscope', name, {
       parent,

@@ -99,7 +99,11 @@ test(
       }
       const result = acc.result();
       assert.equal(batches, lines);
-      assert.deepEqual(result.totals, { exchanges: lines * 15, covered: lines * 10, uncovered: lines * 5 });
+      const { exchanges, covered, uncovered } = result.totals;
+      assert.deepEqual(
+        { exchanges, covered, uncovered },
+        { exchanges: lines * 15, covered: lines * 10, uncovered: lines * 5 },
+      );
       assert.equal(result.rows.length, 2);
 
       const heapGrowth = (peakHeap - base.heapUsed) / 1048576;

@@ -59,9 +59,18 @@ interface GapLine {
   exchanges: number;
   covered: number;
   uncovered: number;
+  operations: number;
+  operationsCovered: number;
 }
 
-/** The rows of the printed gap table (caller, protocol, server, then the three counts). */
+/** `covered/total` of the OPS and CHATTER columns (`-` when none). */
+function fraction(cell: string): [number, number] {
+  if (cell === '-') return [0, 0];
+  const [c, t] = cell.split('/').map(Number);
+  return [c, t];
+}
+
+/** The rows of the printed gap table (caller, protocol, server, then OPS and CHATTER as covered/total). */
 function gapRows(stdout: string): GapLine[] {
   const start = stdout.indexOf('$ sockscope gaps ');
   const top = stdout.indexOf('$ sockscope top ');
@@ -69,15 +78,19 @@ function gapRows(stdout: string): GapLine[] {
   assert.ok(start >= 0 && end > start, 'the output has the gaps section, then the report section');
   const rows: GapLine[] = [];
   for (const line of stdout.slice(start, end).split('\n')) {
-    const m = /^(\S+)\s+(\S+)\s+(\S+:\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(line);
+    const m = /^(\S+)\s+(\S+)\s+(\S+:\d+)\s+(\d+\/\d+|-)\s+(\d+\/\d+|-)\s/.exec(line);
     if (m === null) continue;
+    const [opsCovered, ops] = fraction(m[4]);
+    const [chatterCovered, chatter] = fraction(m[5]);
     rows.push({
       caller: m[1],
       protocol: m[2],
       server: m[3],
-      exchanges: Number(m[4]),
-      covered: Number(m[5]),
-      uncovered: Number(m[6]),
+      exchanges: ops + chatter,
+      covered: opsCovered + chatterCovered,
+      uncovered: ops - opsCovered + chatter - chatterCovered,
+      operations: ops,
+      operationsCovered: opsCovered,
     });
   }
   return rows;
@@ -109,6 +122,10 @@ async function assertDemoOutput(run: Run): Promise<void> {
   const mqtt = rows.find((r) => r.caller === 'mqtt');
   assert.ok(mqtt, `a gap row for the mqtt client\n${explain(run)}`);
   assert.ok(mqtt.uncovered > 0 && mqtt.covered === 0, `mqtt is a gap: ${JSON.stringify(mqtt)}`);
+  assert.ok(
+    mqtt.operations > 0 && mqtt.operationsCovered === 0,
+    `its operations too: ${JSON.stringify(mqtt)}`,
+  );
   const pg = rows.find((r) => r.protocol === 'postgresql');
   assert.ok(pg, `a postgresql gap row\n${explain(run)}`);
   assert.ok(pg.covered > 0 && pg.uncovered === 0, `postgresql is covered: ${JSON.stringify(pg)}`);

@@ -10,6 +10,7 @@ const FIXTURES = join(__dirname, '../fixtures/formats');
 let dir: string;
 let mixed: string; // covered and uncovered exchanges
 let allCovered: string;
+let chatterOnly: string; // every operation covered; setup and teardown without a span
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'sockscope-cli-'));
@@ -27,6 +28,20 @@ before(() => {
   ok.exchange(get, { protocol: 'redis', caller: 'ioredis', host: 'cache', port: 6379, start: 1, end: 9 });
   allCovered = join(dir, 'covered.jsonl');
   writeFileSync(allCovered, `${otlpJson(ok.finished())}\n`);
+
+  const pg = new Recorder();
+  const job = pg.root('job');
+  pg.upstream(job, '@opentelemetry/instrumentation-pg', {
+    host: 'db.internal',
+    port: 5432,
+    start: 10,
+    end: 20,
+  });
+  pg.exchange(job, { protocol: 'postgresql', operation: 'STARTUP', phase: 'setup', start: 0, end: 5 });
+  pg.exchange(job, { protocol: 'postgresql', operation: 'SELECT', phase: 'operation', start: 11, end: 19 });
+  pg.exchange(job, { protocol: 'postgresql', operation: 'TERMINATE', phase: 'teardown', start: 30, end: 31 });
+  chatterOnly = join(dir, 'chatter.jsonl');
+  writeFileSync(chatterOnly, `${otlpJson(pg.finished())}\n`);
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,14 +96,72 @@ const EXPECTED_JSON = {
   totals: { exchanges: 5, covered: 2, uncovered: 3 },
 };
 
-test('gaps --json prints exactly the contract shape, biggest uncovered time first', async () => {
+const CONTRACT_KEYS = [
+  'callerPackage',
+  'protocol',
+  'server',
+  'exchanges',
+  'covered',
+  'uncovered',
+  'coveredBy',
+  'uncoveredTimeMs',
+  'suggestion',
+] as const;
+const ROW_KEYS = [
+  ...CONTRACT_KEYS,
+  'verdict',
+  'operations',
+  'operationsCovered',
+  'operationsUncovered',
+  'uncoveredOperationTimeMs',
+  'uncoveredOperationNames',
+  'phases',
+];
+const TOTAL_KEYS = [
+  'exchanges',
+  'covered',
+  'uncovered',
+  'operations',
+  'operationsCovered',
+  'operationsUncovered',
+  'phases',
+];
+
+type JsonOut = {
+  rows: Array<Record<string, unknown> & { phases: Record<string, unknown> }>;
+  totals: Record<string, unknown>;
+  rttMs?: number;
+};
+
+const pick = (o: Record<string, unknown>, keys: readonly string[]) =>
+  Object.fromEntries(keys.map((k) => [k, o[k]]));
+
+test('gaps --json keeps the contract fields and their meaning, with the phase-aware fields beside them', async () => {
   const r = await cli(['gaps', mixed, '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr.trim(), '');
-  const out = JSON.parse(r.stdout) as typeof EXPECTED_JSON;
-  assert.deepEqual(out, EXPECTED_JSON);
+  const out = JSON.parse(r.stdout) as JsonOut;
+  assert.deepEqual(
+    out.rows.map((row) => pick(row, CONTRACT_KEYS)),
+    EXPECTED_JSON.rows,
+  );
+  assert.deepEqual(pick(out.totals, ['exchanges', 'covered', 'uncovered']), EXPECTED_JSON.totals);
   assert.deepEqual(Object.keys(out), ['rows', 'totals']);
-  assert.deepEqual(Object.keys(out.totals), ['exchanges', 'covered', 'uncovered']);
+  assert.deepEqual(Object.keys(out.totals), TOTAL_KEYS);
+  for (const row of out.rows) {
+    assert.deepEqual(Object.keys(row), ROW_KEYS);
+    assert.deepEqual(Object.keys(row.phases), ['setup', 'operation', 'teardown', 'heartbeat']);
+  }
+  assert.deepEqual(
+    out.rows.map((row) => [row.callerPackage, row.verdict, row.operations, row.operationsUncovered]),
+    [
+      ['mysql2', 'uncovered', 1, 1],
+      ['mqtt', 'uncovered', 2, 2],
+      ['ioredis', 'covered', 1, 0],
+      ['pg', 'covered', 1, 0],
+    ],
+  );
+  assert.deepEqual(out.rows[1].uncoveredOperationNames, ['PUBLISH']);
 });
 
 test('the table leads with the biggest blind spot, aligns its columns, ends with totals and has no colour when piped', async () => {
@@ -99,17 +172,19 @@ test('the table leads with the biggest blind spot, aligns its columns, ends with
     out[0],
     /^5 exchanges with 4 servers: 2 covered by upstream instrumentation, 3 uncovered \(60%\)\.$/,
   );
+  assert.equal(out[1], '5 operations: 2 covered, 3 uncovered (60%).');
   assert.match(
-    out[1],
-    /^Biggest blind spot: mysql2 -> mysql maria:3306: 1 uncovered exchange, 1\.23 s\. enable `@opentelemetry\/instrumentation-mysql2`$/,
+    out[2],
+    /^Biggest blind spot: mysql2 -> mysql maria:3306: 1 of 1 operation uncovered, 1\.23 s\. enable `@opentelemetry\/instrumentation-mysql2`$/,
   );
-  const header = out[2];
-  assert.match(header, /^CALLER +PROTOCOL +SERVER +EXCHANGES +COVERED +GAPS +GAP TIME +COVERED BY$/);
-  const rows = out.slice(3, 7);
+  const header = out[3];
+  assert.match(header, /^CALLER +PROTOCOL +SERVER +OPS +CHATTER +GAP TIME +COVERED BY$/);
+  const rows = out.slice(4, 8);
   assert.deepEqual(
     rows.map((l) => l.split(/\s{2,}/)[0]),
     ['mysql2', 'mqtt', 'ioredis', 'pg'],
   );
+  assert.match(rows[1], /^mqtt +mqtt +broker:1883 +0\/2 +- +60 ms +-$/);
   // Every row's columns start where the header's do.
   const col = header.indexOf('PROTOCOL');
   for (const l of rows) {
@@ -117,23 +192,83 @@ test('the table leads with the biggest blind spot, aligns its columns, ends with
     assert.notEqual(l[col], ' ', l);
   }
   assert.deepEqual(
-    out.slice(2, out.indexOf('what to do:')).filter((l) => l.length > 100),
+    out.slice(3, out.indexOf('what to do:')).filter((l) => l.length > 100),
     [],
     'the table fits a 100-column terminal',
   );
-  // Suggestions are numbered notes under the table, one per row that needs one.
+  // Suggestions are notes under the table, one per row with an uncovered operation.
   const notes = out.slice(out.indexOf('what to do:') + 1);
   assert.equal(notes[0], '  mysql2 -> mysql maria:3306: enable `@opentelemetry/instrumentation-mysql2`');
   assert.equal(notes.length, 2);
-  assert.match(out[out.indexOf('what to do:') - 1], /^total +4 rows +5 +2 +3 +1\.29 s +60% uncovered$/);
+  const total = out.find((l) => l.startsWith('total '));
+  assert.match(total ?? '', /^total +4 rows +2\/5 +- +1\.29 s +60% of ops uncovered$/);
   assert.ok(!r.stdout.includes('\u001b['), 'no escape codes when not a TTY');
 });
 
-test('--fail-on-uncovered exits 1 when any exchange is uncovered, 0 when all are covered', async () => {
+test('a row whose only gaps are setup and teardown is no blind spot: covered, chatter counted apart, no note', async () => {
+  const r = await cli(['gaps', chatterOnly]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = lines(r.stdout);
+  assert.equal(
+    out[1],
+    '1 operation: 1 covered, 0 uncovered (0%); 2 setup/teardown/heartbeat exchanges: 0 covered, 2 with no span.',
+  );
+  assert.equal(
+    out[2],
+    'No blind spots: every operation is described by an upstream instrumentation (2 setup/teardown exchanges with no span: normal).',
+  );
+  assert.match(out[4], /^pg +postgresql +db\.internal:5432 +1\/1 +0\/2 +- +instrumentation-pg$/);
+  assert.ok(!out.includes('what to do:'), 'nothing to do');
+  const json = JSON.parse((await cli(['gaps', chatterOnly, '--json'])).stdout) as JsonOut;
+  const [row] = json.rows;
+  assert.equal(row.verdict, 'covered');
+  assert.equal(row.suggestion, 'covered; 2 setup/teardown exchanges have no span (normal)');
+  assert.deepEqual(pick(row, ['exchanges', 'covered', 'uncovered']), {
+    exchanges: 3,
+    covered: 1,
+    uncovered: 2,
+  });
+});
+
+test('--fail-on-uncovered exits 1 only on an uncovered operation; --strict also on uncovered chatter', async () => {
   assert.equal((await cli(['gaps', mixed, '--fail-on-uncovered'])).code, 1);
   const ok = await cli(['gaps', allCovered, '--fail-on-uncovered']);
   assert.equal(ok.code, 0);
   assert.match(ok.stdout, /No blind spots/);
+  assert.equal((await cli(['gaps', chatterOnly, '--fail-on-uncovered'])).code, 0, 'chatter is normal');
+  assert.equal((await cli(['gaps', chatterOnly, '--fail-on-uncovered', '--strict'])).code, 1);
+  assert.equal((await cli(['gaps', allCovered, '--fail-on-uncovered', '--strict'])).code, 0);
+  // --strict alone gates nothing: one line saying what to add, exit 2.
+  const alone = await cli(['gaps', chatterOnly, '--strict']);
+  assert.equal(alone.code, 2);
+  assert.equal(alone.stderr.trim().split('\n').length, 1);
+  assert.match(alone.stderr, /--strict .* give it with --fail-on-uncovered/);
+});
+
+test('--rtt MS projects the uncovered operation time at that round trip, in the headline, the table and --json', async () => {
+  const r = await cli(['gaps', mixed, '--rtt', '20']);
+  assert.equal(r.code, 0, r.stderr);
+  const out = lines(r.stdout);
+  // mysql2: 1234 ms measured, one uncovered exchange: 1234 + 20.
+  assert.match(out[2], /: 1 of 1 operation uncovered, 1\.23 s here; ~1\.25 s at 20 ms RTT\. enable/);
+  assert.match(out[3], /^CALLER +PROTOCOL +SERVER +OPS +CHATTER +GAP TIME +AT 20 ms RTT +COVERED BY$/);
+  assert.match(out[5], /^mqtt +mqtt +broker:1883 +0\/2 +- +60 ms +~100 ms +-$/);
+  const json = JSON.parse((await cli(['gaps', mixed, '--rtt', '20', '--json'])).stdout) as JsonOut;
+  assert.equal(json.rttMs, 20);
+  assert.deepEqual(
+    json.rows.map((row) => [row.projectedUncoveredTimeMs, row.projectedUncoveredOperationTimeMs]),
+    [
+      [1254, 1254],
+      [100, 100],
+      [0, 0],
+      [0, 0],
+    ],
+  );
+  const plain = JSON.parse((await cli(['gaps', mixed, '--json'])).stdout) as JsonOut;
+  assert.equal(plain.rows[0].projectedUncoveredTimeMs, undefined, 'only with --rtt');
+  const bad = await cli(['gaps', mixed, '--rtt', 'fast']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--rtt: 'fast' is not a round-trip time/);
 });
 
 test('the shared trace samples have no sockscope spans: gaps says so, says how to register SocketInstrumentation, exits 0', async () => {
@@ -145,7 +280,14 @@ test('the shared trace samples have no sockscope spans: gaps says so, says how t
     assert.match(r.stdout, /--require sockscope\/register/);
   }
   const json = await cli(['gaps', join(FIXTURES, 'otlp-trace-example.json'), '--json']);
-  assert.deepEqual(JSON.parse(json.stdout), { rows: [], totals: { exchanges: 0, covered: 0, uncovered: 0 } });
+  const empty = JSON.parse(json.stdout) as JsonOut;
+  assert.deepEqual(empty.rows, []);
+  assert.deepEqual(pick(empty.totals, ['exchanges', 'covered', 'uncovered', 'operations']), {
+    exchanges: 0,
+    covered: 0,
+    uncovered: 0,
+    operations: 0,
+  });
   assert.match(json.stderr, /No sockscope spans found/);
 });
 
@@ -240,7 +382,11 @@ test('--jaeger reads /api/traces for the service and analyses the answer', async
       rows: Array<{ callerPackage: string; coveredBy: string[] }>;
       totals: unknown;
     };
-    assert.deepEqual(out.totals, { exchanges: 4, covered: 2, uncovered: 2 });
+    assert.deepEqual(pick(out.totals as Record<string, unknown>, ['exchanges', 'covered', 'uncovered']), {
+      exchanges: 4,
+      covered: 2,
+      uncovered: 2,
+    });
     assert.deepEqual(out.rows.find((x) => x.callerPackage === 'pg')?.coveredBy, [
       '@opentelemetry/instrumentation-pg',
     ]);
@@ -268,7 +414,7 @@ test('--zipkin reads /api/v2/traces for the service and analyses the answer', as
   try {
     const r = await cli(['gaps', '--zipkin', s.url, '--service', 'checkout', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((JSON.parse(r.stdout) as { totals: unknown }).totals, {
+    assert.deepEqual(pick((JSON.parse(r.stdout) as JsonOut).totals, ['exchanges', 'covered', 'uncovered']), {
       exchanges: 4,
       covered: 2,
       uncovered: 2,

@@ -41,27 +41,48 @@ test('colour codes wrap the text only, so coloured and plain tables line up the 
   );
 });
 
-test('the gaps table has a totals line after a rule', () => {
+test('the gaps table has a totals line after a rule, operations and chatter as covered/total', () => {
+  const phase = (exchanges: number, covered: number) => ({
+    exchanges,
+    covered,
+    uncovered: exchanges - covered,
+  });
+  const row = {
+    callerPackage: 'nats',
+    protocol: 'nats',
+    server: 'nats:4222',
+    exchanges: 4,
+    covered: 0,
+    uncovered: 4,
+    coveredBy: [],
+    uncoveredTimeMs: 5,
+    suggestion: "no official instrumentation: sockscope's spans are your visibility",
+    verdict: 'uncovered' as const,
+    operations: 3,
+    operationsCovered: 0,
+    operationsUncovered: 3,
+    uncoveredOperationTimeMs: 4.5,
+    uncoveredOperationNames: ['PUB'],
+    phases: { setup: phase(1, 0), operation: phase(3, 0), teardown: phase(0, 0), heartbeat: phase(0, 0) },
+  };
   const out = renderGapsTable({
-    rows: [
-      {
-        callerPackage: 'nats',
-        protocol: 'nats',
-        server: 'nats:4222',
-        exchanges: 3,
-        covered: 0,
-        uncovered: 3,
-        coveredBy: [],
-        uncoveredTimeMs: 4.5,
-        suggestion: "no official instrumentation: sockscope's spans are your visibility",
-      },
-    ],
-    totals: { exchanges: 3, covered: 0, uncovered: 3 },
+    rows: [row],
+    totals: {
+      exchanges: 4,
+      covered: 0,
+      uncovered: 4,
+      operations: 3,
+      operationsCovered: 0,
+      operationsUncovered: 3,
+      phases: row.phases,
+    },
   }).split('\n');
+  assert.match(out[0], /^CALLER +PROTOCOL +SERVER +OPS +CHATTER +GAP TIME +COVERED BY$/);
+  assert.match(out[1], /^nats +nats +nats:4222 +0\/3 +0\/1 +4\.5 ms +-$/);
   assert.match(out[2], /^-+$/);
-  assert.match(out[3], /^total +1 row +3 +0 +3 +4\.5 ms +100% uncovered$/);
+  assert.match(out[3], /^total +1 row +0\/3 +0\/1 +4\.5 ms +100% of ops uncovered$/);
   assert.equal(
-    out[6],
+    out[7],
     "  nats -> nats nats:4222: no official instrumentation: sockscope's spans are your visibility",
   );
 });

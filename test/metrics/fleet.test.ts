@@ -121,6 +121,7 @@ async function traceTable(file: string): Promise<GapsResult> {
 }
 
 type Counts = { exchanges: number; covered: number; uncovered: number };
+type PhaseCounts = Record<'setup' | 'operation' | 'teardown' | 'heartbeat', Counts>;
 
 function byRow(tables: GapsResult[]): Map<string, Counts> {
   const out = new Map<string, Counts>();
@@ -132,6 +133,22 @@ function byRow(tables: GapsResult[]): Map<string, Counts> {
       c.covered += r.covered;
       c.uncovered += r.uncovered;
       out.set(k, c);
+    }
+  }
+  return out;
+}
+
+/** Per row, the phase counts summed over tables. */
+function phasesByRow(tables: GapsResult[]): Map<string, PhaseCounts> {
+  const out = new Map<string, PhaseCounts>();
+  for (const t of tables) {
+    for (const r of t.rows) {
+      const k = `${r.callerPackage} ${r.protocol} ${r.server}`;
+      const sum = out.get(k) ?? structuredClone(r.phases);
+      if (out.has(k))
+        for (const p of Object.keys(sum) as Array<keyof PhaseCounts>)
+          for (const f of ['exchanges', 'covered', 'uncovered'] as const) sum[p][f] += r.phases[p][f];
+      out.set(k, sum);
     }
   }
   return out;
@@ -179,7 +196,8 @@ test('gaps --prometheus over two instances equals the sum of their trace-based g
       apps.push(p);
       await waitForLine(p, 'ready', `app ${i.id}`);
     }
-    const expected = byRow(await Promise.all(instances.map((i) => traceTable(join(dir, `${i.id}.jsonl`)))));
+    const traceTables = await Promise.all(instances.map((i) => traceTable(join(dir, `${i.id}.jsonl`))));
+    const expected = byRow(traceTables);
     const expectedTotal = [...expected.values()].reduce((a, c) => a + c.exchanges, 0);
     assert.ok(expectedTotal > 0, 'the apps traced their exchanges');
 
@@ -188,7 +206,13 @@ test('gaps --prometheus over two instances equals the sum of their trace-based g
     let fleet:
       | {
           rows: Array<
-            Counts & { callerPackage: string; protocol: string; server: string; undecided: number }
+            Counts & {
+              callerPackage: string;
+              protocol: string;
+              server: string;
+              undecided: number;
+              phases: PhaseCounts;
+            }
           >;
         }
       | undefined;
@@ -214,6 +238,11 @@ test('gaps --prometheus over two instances equals the sum of their trace-based g
       `rows (fleet = a + b): ${[...got].map(([k, c]) => `${k}: ${c.exchanges} (${c.covered} covered, ${c.uncovered} uncovered)`).join('; ')}`,
     );
     assert.deepEqual(got, expected);
+    // The same operations and chatter, phase by phase (the metrics' sockscope.phase attribute).
+    assert.deepEqual(
+      new Map(fleet!.rows.map((r) => [`${r.callerPackage} ${r.protocol} ${r.server}`, r.phases])),
+      phasesByRow(traceTables),
+    );
     assert.ok(
       fleet!.rows.every((r) => r.undecided === 0),
       'every trace was sampled: every verdict decided',
