@@ -14,6 +14,7 @@ import {
   ATTR_NETWORK_PROTOCOL_VERSION,
   ATTR_NETWORK_TRANSPORT,
   ATTR_SOCKSCOPE_CALLER_PACKAGE,
+  ATTR_SOCKSCOPE_CALLER_PACKAGE_VERSION,
   ATTR_SOCKSCOPE_OPERATION,
   ATTR_SOCKSCOPE_PHASE,
   ATTR_TLS_NEXT_PROTOCOL,
@@ -21,8 +22,9 @@ import {
 import { serverOf, str } from './attributes';
 import type { TraceSpan } from './model';
 import { CoverageTracker, intern, isSockscopeSpan, type ExchangeVerdict } from './exchanges';
+import { versionGapNote } from './instrumentation-ranges';
 import { projectAtRtt } from './rtt';
-import { suggestionFor } from './suggestions';
+import { officialInstrumentationFor, suggestionFor } from './suggestions';
 
 /** What an exchange is for (`sockscope.phase`), in the order the JSON lists them. */
 export const GAP_PHASES = ['setup', 'operation', 'teardown', 'heartbeat'] as const;
@@ -69,6 +71,11 @@ export interface GapRow {
   uncoveredOperationNames: string[];
   /** Counts per phase; all four are always present. */
   phases: Record<GapPhase, PhaseCounts>;
+  /**
+   * Installed versions of the caller package its exchanges recorded
+   * (`sockscope.caller.package.version`), sorted; empty when unknown (and from `--prometheus`).
+   */
+  callerPackageVersions: string[];
   /** With `--rtt MS` only: `uncoveredTimeMs` + `uncovered` x RTT (each exchange is a round trip). */
   projectedUncoveredTimeMs?: number;
   /** With `--rtt MS` only: `uncoveredOperationTimeMs` + `operationsUncovered` x RTT. */
@@ -112,6 +119,8 @@ export interface GapExchange extends GroupKey {
   phase: GapPhase;
   /** The fixed-vocabulary operation name, only for operations. */
   operation: string | undefined;
+  /** `sockscope.caller.package.version`, when recorded. */
+  version: string | undefined;
 }
 
 /**
@@ -164,7 +173,13 @@ export function listableOperation(value: unknown): string | undefined {
 export function gapExchangeOf(span: TraceSpan): GapExchange {
   const phase = phaseOf(span.attributes[ATTR_SOCKSCOPE_PHASE]);
   const op = phase === 'operation' ? listableOperation(span.attributes[ATTR_SOCKSCOPE_OPERATION]) : undefined;
-  return { ...gapGroupOf(span), phase, operation: op === undefined ? undefined : intern(op) };
+  const version = str(span.attributes[ATTR_SOCKSCOPE_CALLER_PACKAGE_VERSION]);
+  return {
+    ...gapGroupOf(span),
+    phase,
+    operation: op === undefined ? undefined : intern(op),
+    version: version === undefined ? undefined : intern(version),
+  };
 }
 
 const emptyPhases = (): Record<GapPhase, PhaseCounts> => ({
@@ -173,6 +188,9 @@ const emptyPhases = (): Record<GapPhase, PhaseCounts> => ({
   teardown: { exchanges: 0, covered: 0, uncovered: 0 },
   heartbeat: { exchanges: 0, covered: 0, uncovered: 0 },
 });
+
+/** Distinct caller package versions remembered per row. */
+const MAX_VERSIONS_TRACKED = 16;
 
 /** Distinct uncovered operation names remembered per row (the vocabularies are small). */
 const MAX_NAMES_TRACKED = 256;
@@ -190,6 +208,8 @@ export class GapRowBuilder {
   uncoveredTimeMs = 0;
   uncoveredOperationTimeMs = 0;
   readonly coveredBy = new Set<string>();
+  /** Installed versions of the caller package seen in this row (traces only: metrics have none). */
+  readonly versions = new Set<string>();
   readonly phases = emptyPhases();
   private readonly names = new Map<string, number>();
 
@@ -227,7 +247,27 @@ export class GapRowBuilder {
     if (phase === 'operation') this.uncoveredOperationTimeMs += ms;
   }
 
-  build(options: { rttMs?: number; versionNote?: string } = {}): GapRow {
+  /** Seen an exchange recorded with this installed version of the caller package. */
+  sawVersion(version: string): void {
+    if (this.versions.size < MAX_VERSIONS_TRACKED) this.versions.add(version);
+  }
+
+  /**
+   * When the instrumentation that would describe this row does not patch the installed version,
+   * enabling it will not help: the suggestion says so instead.
+   */
+  private versionNote(cwd: string | undefined): string | undefined {
+    if (this.versions.size === 0) return undefined;
+    const official = officialInstrumentationFor(this.key.callerPackage, this.key.protocol);
+    if (official === undefined) return undefined;
+    const notes = [...this.versions]
+      .sort()
+      .map((v) => versionGapNote(this.key.callerPackage, v, official, cwd))
+      .filter((n): n is string => n !== undefined);
+    return notes.length === 0 ? undefined : notes.join('; ');
+  }
+
+  build(options: { rttMs?: number; cwd?: string } = {}): GapRow {
     const coveredBy = [...this.coveredBy].sort();
     const ops = this.phases.operation;
     const uncoveredOperationNames = [...this.names]
@@ -257,8 +297,9 @@ export class GapRowBuilder {
         teardown: { ...this.phases.teardown },
         heartbeat: { ...this.phases.heartbeat },
       },
+      callerPackageVersions: [...this.versions].sort(),
     };
-    row.suggestion = suggestionFor({ ...row, versionNote: options.versionNote });
+    row.suggestion = suggestionFor({ ...row, versionNote: this.versionNote(options.cwd) });
     if (options.rttMs !== undefined) {
       row.projectedUncoveredTimeMs = projectAtRtt(row.uncoveredTimeMs, row.uncovered, options.rttMs);
       row.projectedUncoveredOperationTimeMs = projectAtRtt(
@@ -313,6 +354,11 @@ export function rowKey(k: GroupKey): string {
 export interface GapOptions {
   /** A production round-trip time, ms: adds the `projected...` fields (`--rtt`). */
   rttMs?: number;
+  /**
+   * Where the app's instrumentations are installed: their declared version ranges are read from
+   * there; without it, from the table generated from the metapackage sockscope was built with.
+   */
+  cwd?: string;
 }
 
 /**
@@ -323,11 +369,13 @@ export class GapAccumulator {
   private readonly groups = new Map<string, GapRowBuilder>();
   private readonly tracker: CoverageTracker<GapExchange>;
   private readonly rttMs: number | undefined;
+  private readonly cwd: string | undefined;
   readonly stats: GapInputStats = { spans: 0, sockscopeSpans: 0 };
 
   constructor(options: { maxPending?: number; maxUpstream?: number; horizonMs?: number } & GapOptions = {}) {
-    const { rttMs, ...tracking } = options;
+    const { rttMs, cwd, ...tracking } = options;
     this.rttMs = rttMs;
+    this.cwd = cwd;
     this.tracker = new CoverageTracker<GapExchange>({
       ...tracking,
       keep: gapExchangeOf,
@@ -347,7 +395,7 @@ export class GapAccumulator {
 
   result(): GapsResult {
     this.tracker.finish();
-    const rows = [...this.groups.values()].map((g) => g.build({ rttMs: this.rttMs }));
+    const rows = [...this.groups.values()].map((g) => g.build({ rttMs: this.rttMs, cwd: this.cwd }));
     rows.sort(compareGapRows);
     const result: GapsResult = { rows, totals: totalsOf(rows) };
     if (this.rttMs !== undefined) result.rttMs = this.rttMs;
@@ -362,6 +410,7 @@ export class GapAccumulator {
       g = new GapRowBuilder({ callerPackage: d.callerPackage, protocol: d.protocol, server: d.server });
       this.groups.set(k, g);
     }
+    if (d.version !== undefined) g.sawVersion(d.version);
     if (v.covered) g.count(d.phase, 'covered', 1, v.coveredBy);
     else {
       g.count(d.phase, 'uncovered', 1, undefined, d.operation);

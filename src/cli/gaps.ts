@@ -155,7 +155,8 @@ export async function runGaps(argv: string[], io: Partial<GapsIO> = {}): Promise
   const json = args.values.json === true;
   const warn = (w: string): void => void stderr.write(`sockscope gaps: warning: ${inert(w)}\n`);
 
-  const acc = new GapAccumulator({ rttMs });
+  // The app's own instrumentations, when sockscope gaps runs in its folder, say which versions they patch.
+  const acc = new GapAccumulator({ rttMs, cwd: process.cwd() });
   for await (const batch of loadTraceBatches(inputs, { onWarning: warn })) {
     for (const s of batch) acc.add(s);
     acc.endBatch();

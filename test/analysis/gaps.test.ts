@@ -35,6 +35,7 @@ test('one row per caller package x protocol x server, biggest uncovered time fir
         uncoveredOperationTimeMs: 60,
         uncoveredOperationNames: ['PUBLISH'],
         phases: phases({ exchanges: 2, covered: 0, uncovered: 2 }),
+        callerPackageVersions: [],
       },
       {
         callerPackage: 'ioredis',
@@ -53,6 +54,7 @@ test('one row per caller package x protocol x server, biggest uncovered time fir
         uncoveredOperationTimeMs: 0,
         uncoveredOperationNames: [],
         phases: phases({ exchanges: 1, covered: 1, uncovered: 0 }),
+        callerPackageVersions: [],
       },
       {
         callerPackage: 'pg',
@@ -71,6 +73,7 @@ test('one row per caller package x protocol x server, biggest uncovered time fir
         uncoveredOperationTimeMs: 0,
         uncoveredOperationNames: [],
         phases: phases({ exchanges: 1, covered: 1, uncovered: 0 }),
+        callerPackageVersions: [],
       },
     ],
     totals: {
@@ -101,6 +104,7 @@ test('one row per caller package x protocol x server, biggest uncovered time fir
     'uncoveredOperationTimeMs',
     'uncoveredOperationNames',
     'phases',
+    'callerPackageVersions',
   ]);
 });
 

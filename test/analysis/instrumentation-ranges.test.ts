@@ -16,7 +16,6 @@ import {
   versionGapNote,
 } from '../../src/analysis/instrumentation-ranges';
 import { DECLARED_RANGES, DECLARED_RANGES_SOURCE } from '../../src/analysis/instrumentation-ranges.table';
-import { OFFICIAL_INSTRUMENTATIONS } from '../../src/analysis/suggestions';
 import { satisfies } from '../../src/analysis/version-range';
 
 const REPO = join(__dirname, '..', '..');
@@ -166,58 +165,4 @@ test('the range check agrees with the instrumentation package on every declared 
   }
   assert.deepEqual(disagreements, []);
   assert.ok(ranges.size > 40 && versions.size > 100, `${ranges.size} ranges x ${versions.size} versions`);
-});
-
-/**
- * Callers whose sockets are opened by a module the instrumentation does not patch, although their
- * calls pass through one it does: each names that module, which must be in its definitions.
- */
-const REACHED_THROUGH: Readonly<Record<string, string>> = {
-  // pg-cursor submits through pg's Client (the socket is always pg's).
-  'pg-cursor': 'pg',
-  // AWS SDK v3 sends through the HTTP handler; the instrumentation wraps the middleware stack.
-  '@smithy/node-http-handler': '@smithy/middleware-stack',
-};
-
-/**
- * Entries this test found wrong, left for the owner of suggestions.ts to fix; each must still be
- * wrong (so that the fix also removes it here).
- */
-const KNOWN_WRONG: Readonly<Record<string, string>> = {
-  // instrumentation-aws-sdk covers the AWS SDK v3 only (its README: `@aws-sdk/client-*` >=3.0.0 <4);
-  // the v2 `aws-sdk` package is in none of its module definitions.
-  'aws-sdk': '@opentelemetry/instrumentation-aws-sdk',
-};
-
-test('every instrumentation the suggestion map names patches that caller package (or core http/https for instrumentation-http)', () => {
-  const wrong: string[] = [];
-  const stillWrong: string[] = [];
-  for (const [caller, instrumentation] of Object.entries(OFFICIAL_INSTRUMENTATIONS)) {
-    const modules = readInstalledRanges(instrumentation, REPO) ?? DECLARED_RANGES[instrumentation];
-    if (modules === undefined) {
-      wrong.push(`${caller}: ${instrumentation} is neither installed nor in the metapackage`);
-      continue;
-    }
-    const names = Object.keys(modules);
-    let expected: string[];
-    if (instrumentation === '@opentelemetry/instrumentation-http') expected = ['http', 'https'];
-    else if (instrumentation === '@opentelemetry/instrumentation-undici') {
-      // Node's fetch and the undici package publish diagnostics_channel events, which it subscribes to.
-      expected = [];
-    } else expected = [REACHED_THROUGH[caller] ?? caller];
-    const missing = expected.filter((n) => !names.includes(n));
-    if (KNOWN_WRONG[caller] === instrumentation) {
-      if (missing.length > 0) stillWrong.push(caller);
-      continue;
-    }
-    if (missing.length > 0)
-      wrong.push(`${caller}: ${instrumentation} patches ${names.join(', ')}, not ${missing}`);
-    if (instrumentation === '@opentelemetry/instrumentation-undici' && names.length > 0) {
-      wrong.push(
-        `${caller}: ${instrumentation} now patches modules (${names.join(', ')}): check this test's reason`,
-      );
-    }
-  }
-  assert.deepEqual(wrong, []);
-  assert.deepEqual(stillWrong, Object.keys(KNOWN_WRONG), 'fixed in suggestions.ts: drop it from KNOWN_WRONG');
 });

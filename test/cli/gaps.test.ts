@@ -116,6 +116,7 @@ const ROW_KEYS = [
   'uncoveredOperationTimeMs',
   'uncoveredOperationNames',
   'phases',
+  'callerPackageVersions',
 ];
 const TOTAL_KEYS = [
   'exchanges',

@@ -64,6 +64,7 @@ test('the gaps table has a totals line after a rule, operations and chatter as c
     uncoveredOperationTimeMs: 4.5,
     uncoveredOperationNames: ['PUB'],
     phases: { setup: phase(1, 0), operation: phase(3, 0), teardown: phase(0, 0), heartbeat: phase(0, 0) },
+    callerPackageVersions: [],
   };
   const out = renderGapsTable({
     rows: [row],

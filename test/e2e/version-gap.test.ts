@@ -17,10 +17,12 @@ import { after, test } from 'node:test';
 import { MySQL2Instrumentation } from '@opentelemetry/instrumentation-mysql2';
 import { isWrapped, registerInstrumentations } from '@opentelemetry/instrumentation';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { analyzeGaps } from '../../src/analysis/gaps';
 import { versionGapNote } from '../../src/analysis/instrumentation-ranges';
 import { officialInstrumentationFor } from '../../src/analysis/suggestions';
 import { configure, inSpan, provider, reset, sockscopeSpans, spans, waitFor } from '../helpers/otel';
 import { requireService } from '../helpers/services';
+import { toTraceSpan } from '../helpers/spans';
 
 const REPO = join(__dirname, '..', '..');
 const MARIADB = { host: '127.0.0.1', port: 3306, user: 'root', database: 'test' };
@@ -93,13 +95,21 @@ test('mysql2 1.4.1 under an alias is reported as mysql2@1.4.1, gets no instrumen
   );
   assert.ok(exchanges.every((s) => s.attributes['sockscope.covered'] === false));
 
-  // What the gap row will say: the suggested instrumentation and the version its exchanges carry.
-  const official = officialInstrumentationFor('mysql2', 'mysql');
-  assert.equal(official, MYSQL2_SCOPE);
-  const version = String(exchanges[0]!.attributes['sockscope.caller.package.version']);
+  // The gap row says why enabling the instrumentation would not help: the installed version.
+  assert.equal(officialInstrumentationFor('mysql2', 'mysql'), MYSQL2_SCOPE);
+  const rows = analyzeGaps(trace.map(toTraceSpan), { cwd: REPO }).rows.filter((r) => r.protocol === 'mysql');
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]!.callerPackage, 'mysql2');
+  assert.deepEqual(rows[0]!.callerPackageVersions, ['1.4.1']);
+  assert.equal(rows[0]!.verdict, 'uncovered');
   assert.equal(
-    versionGapNote('mysql2', version, official!, REPO),
+    rows[0]!.suggestion,
     "installed mysql2@1.4.1 is outside @opentelemetry/instrumentation-mysql2's supported >=1.4.2 <4; upgrade the instrumentation or pin mysql2",
+  );
+  // Without the app's folder, the table generated from the metapackage gives the same range.
+  assert.equal(
+    analyzeGaps(trace.map(toTraceSpan)).rows.find((r) => r.protocol === 'mysql')?.suggestion,
+    rows[0]!.suggestion,
   );
 });
 
@@ -150,4 +160,8 @@ test('mysql2 3.x is reported with its installed version, is covered by instrumen
   const queries = exchanges.filter((s) => s.name === 'mysql SELECT');
   assert.ok(queries.length >= 2 && queries.every((s) => s.attributes['sockscope.covered'] === true));
   assert.equal(versionGapNote('mysql2', version, MYSQL2_SCOPE, REPO), undefined);
+  const row = analyzeGaps(trace.map(toTraceSpan), { cwd: REPO }).rows.find((r) => r.protocol === 'mysql');
+  assert.deepEqual(row?.callerPackageVersions, [version]);
+  assert.equal(row?.verdict, 'covered');
+  assert.doesNotMatch(row?.suggestion ?? '', /outside/);
 });
