@@ -1,6 +1,6 @@
 /**
- * The proof of issue 6: a real app, in its own process, with the NodeSDK, every official
- * instrumentation (`getNodeAutoInstrumentations()`) and sockscope, makes real calls with eight
+ * The proof of issues 6 and 15: a real app, in its own process, with the NodeSDK, every official
+ * instrumentation (`getNodeAutoInstrumentations()`) and sockscope, makes real calls with fifteen
  * clients; `sockscope gaps --json` on the file it wrote must say, row by row, which official
  * instrumentation covers what, and which clients have none.
  *
@@ -12,12 +12,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import type { GapRow } from '../../src/analysis/gaps';
+import { gapGroupOf, type GapRow } from '../../src/analysis/gaps';
 import { SUGGEST_COVERED, SUGGEST_NONE } from '../../src/analysis/suggestions';
 import { portOpen, requireService } from '../helpers/services';
 import {
   CLIENTS,
   HOST,
+  PHASES,
+  callerOf,
   cleanup,
   isConnection,
   isExchange,
@@ -26,11 +28,16 @@ import {
   rowsOf,
   runMatrix,
   spansOf,
+  type ClientInfo,
   type ClientName,
+  type ExpectedRow,
   type MatrixRun,
+  type Verdict,
 } from './matrix';
 
-const SERVICES = CLIENTS.flatMap((c) => (c.service ? [c.service] : []));
+const SERVICES = [
+  ...new Map(CLIENTS.flatMap((c) => (c.service ? [[c.service.port, c.service] as const] : []))).values(),
+];
 
 /** All services up, else skip (or fail in CI, through requireService). */
 async function servicesUp(t: TestContext): Promise<boolean> {
@@ -67,6 +74,52 @@ function rowOf(run: MatrixRun, client: ClientName) {
 const covered = (s: { attributes: Record<string, unknown> }): boolean =>
   s.attributes['sockscope.covered'] === true;
 
+/** A row's verdict from its counts. */
+const verdictOf = (row: GapRow): Verdict =>
+  row.uncovered === 0 ? 'covered' : row.covered === 0 ? 'uncovered' : 'partly-covered';
+
+/** The exchange spans of a client that fall in one of its gap rows. */
+const inRow = (run: MatrixRun, client: ClientName, row: GapRow) =>
+  spansOf(run, client, 'exchange').filter((s) => {
+    const g = gapGroupOf(s);
+    return g.callerPackage === row.callerPackage && g.protocol === row.protocol && g.server === row.server;
+  });
+
+/** `{ setup: 2, operation: 5 }`: exchanges by `sockscope.phase`, phases with none left out. */
+function phaseCounts(spans: readonly { attributes: Record<string, unknown> }[]): Record<string, number> {
+  const m: Record<string, number> = {};
+  for (const p of PHASES) {
+    const n = spans.filter((s) => s.attributes['sockscope.phase'] === p).length;
+    if (n > 0) m[p] = n;
+  }
+  return m;
+}
+
+/** Every row of a client, as expected: protocol, coverage, phases, verdict and suggestion. */
+function assertRows(run: MatrixRun, client: ClientInfo, expected: readonly ExpectedRow[]): void {
+  const rows = rowsOf(run, client.name);
+  assert.deepEqual(
+    rows.map((r) => r.protocol).sort(),
+    expected.map((e) => e.protocol).sort(),
+    `${client.name}: its rows, by protocol`,
+  );
+  for (const want of expected) {
+    const row = rows.find((r) => r.protocol === want.protocol)!;
+    const what = `${client.name} ${want.protocol}`;
+    const spans = inRow(run, client.name, row);
+    assert.equal(row.callerPackage, callerOf(client.name), `${what}: caller package`);
+    assert.equal(row.exchanges, spans.length, `${what}: every exchange counted once`);
+    assert.deepEqual(phaseCounts(spans), want.phases, `${what}: exchanges by phase`);
+    assert.equal(row.covered + row.uncovered, row.exchanges, `${what}: covered + uncovered`);
+    assert.deepEqual(row.coveredBy, want.coveredBy, `${what}: covered by`);
+    assert.equal(verdictOf(row), want.verdict, `${what}: verdict`);
+    if (want.verdict === 'covered') assert.equal(row.uncoveredTimeMs, 0, `${what}: no uncovered time`);
+    if (typeof want.suggestion === 'string')
+      assert.equal(row.suggestion, want.suggestion, `${what}: suggestion`);
+    else assert.match(row.suggestion, want.suggestion, `${what}: suggestion`);
+  }
+}
+
 describe('coverage matrix: every official instrumentation on', () => {
   let run: MatrixRun | undefined;
   before(async () => {
@@ -75,6 +128,15 @@ describe('coverage matrix: every official instrumentation on', () => {
   });
 
   for (const client of CLIENTS) {
+    const expected = client.rows;
+    if (expected !== undefined) {
+      const verdicts = [...new Set(expected.map((r) => r.verdict))].join(' and ');
+      test(`${client.name}: its gap rows (${expected.map((r) => r.protocol).join(', ')}) are ${verdicts}, with the expected phases and suggestion`, async (t) => {
+        if (!(await servicesUp(t)) || run === undefined) return;
+        assertRows(run, client, expected);
+      });
+      continue;
+    }
     if (client.official === undefined) {
       test(`${client.name} calls are all uncovered, and gaps says no official instrumentation exists`, async (t) => {
         if (!(await servicesUp(t)) || run === undefined) return;
@@ -133,15 +195,29 @@ describe('coverage matrix: every official instrumentation on', () => {
     });
   }
 
-  test('connection spans name the client package that opened them (fetch as undici)', async (t) => {
+  test('connection spans name the client package that opened them (fetch as undici, node-redis as @redis/client)', async (t) => {
     if (!(await servicesUp(t)) || run === undefined) return;
-    const expected: Record<string, string> = { http: '(app)', fetch: 'undici' };
     for (const c of CLIENTS.filter((x) => x.name !== 'http')) {
       const conns = spansOf(run, c.name, 'connection');
       assert.ok(conns.length > 0, `${c.name}: a connection span`);
-      for (const s of conns)
-        assert.equal(s.attributes['sockscope.caller.package'], expected[c.name] ?? c.name);
+      for (const s of conns) assert.equal(s.attributes['sockscope.caller.package'], callerOf(c.name));
     }
+  });
+
+  test('postgres.js runs its parameterised query 8 times, and all 8 exchanges carry the same statement hash', async (t) => {
+    if (!(await servicesUp(t)) || run === undefined) return;
+    // The loop's exchanges are the last 8 (SELECT 1 and the type lookup come first).
+    const selects = spansOf(run, 'postgres', 'exchange')
+      .filter((s) => opOf(s) === 'SELECT')
+      .sort((a, b) => a.startMs - b.startMs);
+    const loop = selects.slice(-8);
+    assert.equal(loop.length, 8);
+    const hashes = new Set(loop.map((s) => s.attributes['sockscope.statement.hash']));
+    assert.equal(hashes.size, 1, `one statement hash, got ${JSON.stringify([...hashes])}`);
+    const [hash] = hashes;
+    assert.match(String(hash), /^[0-9a-f]{16}$/);
+    // ...and only they: the other SELECTs are other statements.
+    assert.ok(selects.slice(0, -8).every((s) => s.attributes['sockscope.statement.hash'] !== hash));
   });
 
   test('a node:http call made by the app itself is reported as (app)', async (t) => {
@@ -191,13 +267,22 @@ describe('coverage matrix: every official instrumentation on', () => {
     const got: Record<string, number> = {};
     const want: Record<string, number> = {};
     for (const c of CLIENTS) {
-      got[c.name] = rowOf(run, c.name).uncovered;
-      want[c.name] = spansOf(run, c.name, 'exchange').filter((s) => !covered(s)).length;
+      for (const row of rowsOf(run, c.name)) {
+        const key = `${c.name} ${row.protocol}`;
+        got[key] = row.uncovered;
+        want[key] = inRow(run, c.name, row).filter((s) => !covered(s)).length;
+      }
     }
     assert.deepEqual(got, want);
+    for (const s of run.spans.filter(isExchange))
+      assert.equal(
+        s.attributes['sockscope.coverage.rules'],
+        'parent,sibling',
+        `${s.name}: decided at run time`,
+      );
   });
 
-  test('totals add up to the rows, and every row is one of the eight clients', async (t) => {
+  test('totals add up to the rows, and every row is one of the clients', async (t) => {
     if (!(await servicesUp(t)) || run === undefined) return;
     const sum = (k: 'exchanges' | 'covered' | 'uncovered'): number =>
       run!.gaps.rows.reduce((n, r) => n + r[k], 0);
@@ -293,17 +378,19 @@ describe('with @opentelemetry/instrumentation-net enabled as well', () => {
       assert.deepEqual(exchanges(withNet), exchanges(without), `${c.name}: exchange operations`);
     }
     for (const c of CLIENTS.filter((x) => x.name !== 'http')) {
-      assert.equal(rowsOf(withNet, c.name)[0]?.callerPackage, c.name === 'fetch' ? 'undici' : c.name);
+      assert.equal(rowsOf(withNet, c.name)[0]?.callerPackage, callerOf(c.name));
     }
   });
 
   test('the rows keep their verdicts: the same clients are covered, by the same instrumentations', async (t) => {
-    if (!(await servicesUp(t)) || withNet === undefined) return;
-    for (const c of CLIENTS.filter((x) => x.service !== undefined)) {
-      const rows: GapRow[] = withNet.gaps.rows.filter((r) => r.server === `${HOST}:${c.service!.port}`);
-      assert.equal(rows.length, 1, `${c.name}: one row`);
-      if (c.official === undefined) assert.deepEqual(rows[0].coveredBy, []);
-      else assert.deepEqual(rows[0].coveredBy, [c.official]);
+    if (!(await servicesUp(t)) || withNet === undefined || without === undefined) return;
+    for (const c of CLIENTS) {
+      const key = (r: GapRow): string => `${r.protocol} ${r.covered > 0} ${r.coveredBy.join(',')}`;
+      const rows = (run: MatrixRun): string[] => rowsOf(run, c.name).map(key).sort();
+      assert.deepEqual(rows(withNet), rows(without), `${c.name}: rows`);
+      if (c.service === undefined) continue;
+      if (c.official === undefined) assert.ok(rowsOf(withNet, c.name).every((r) => r.coveredBy.length === 0));
+      else assert.ok(rowsOf(withNet, c.name).every((r) => r.coveredBy.join() === c.official));
     }
   });
 });

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { GapRow, GapsResult } from '../../src/analysis/gaps';
 import type { TraceSpan } from '../../src/analysis/model';
+import { SUGGEST_COVERED, SUGGEST_NONE } from '../../src/analysis/suggestions';
 import { readTraceFile } from '../../src/analysis/read';
 
 export const REPO = path.resolve(__dirname, '..', '..');
@@ -16,14 +17,57 @@ export const MATRIX_APP = path.join(__dirname, 'fixtures', 'matrix-app.ts');
 export const CLI_MAIN = path.join(REPO, 'src', 'cli', 'main.ts');
 export const HOST = '127.0.0.1';
 
-export type ClientName = 'pg' | 'mysql2' | 'ioredis' | 'amqplib' | 'http' | 'fetch' | 'mqtt' | 'nats';
+export type ClientName =
+  | 'pg'
+  | 'mysql2'
+  | 'ioredis'
+  | 'amqplib'
+  | 'http'
+  | 'fetch'
+  | 'mqtt'
+  | 'nats'
+  | 'ws'
+  | 'http2'
+  | 'postgres'
+  | 'mariadb'
+  | 'redis'
+  | 'memjs'
+  | 'nodemailer';
+
+/** The servers the matrix app runs itself, on loopback ports it picks (see its `ports`). */
+export type LocalServer = 'http' | 'h2' | 'ws' | 'smtp';
+
+/** What an exchange is for (`sockscope.phase`). */
+export type Phase = 'setup' | 'operation' | 'teardown' | 'heartbeat';
+export const PHASES: readonly Phase[] = ['setup', 'operation', 'teardown', 'heartbeat'];
+
+/** Row verdicts: no uncovered exchange, some, or all. */
+export type Verdict = 'covered' | 'partly-covered' | 'uncovered';
+
+/** One gap row a client is expected to produce, with every official instrumentation on. */
+export interface ExpectedRow {
+  /** The row's protocol column. */
+  protocol: string;
+  /** Covering instrumentations (the row's `coveredBy`). */
+  coveredBy: readonly string[];
+  /** Its exchanges by `sockscope.phase` (phases not listed: none). */
+  phases: Readonly<Partial<Record<Phase, number>>>;
+  /** Covered / partly / uncovered. */
+  verdict: Verdict;
+  /** The row's suggestion, exactly or by pattern. */
+  suggestion: string | RegExp;
+}
 
 export interface ClientInfo {
   name: ClientName;
   /** What the app calls, for the matrix. */
   label: string;
-  /** The service it talks to (for `requireService`); http/fetch use the app's own server. */
+  /** `sockscope.caller.package` of its connections (default: its name). */
+  caller?: string;
+  /** The service it talks to (for `requireService`); otherwise one of the app's own servers. */
   service?: { name: string; port: number };
+  /** The app's own server it talks to (default `http`), when it has no `service`. */
+  local?: LocalServer;
   /** The official instrumentation that describes its calls, if any. */
   official?: string;
   /**
@@ -31,7 +75,15 @@ export interface ClientInfo {
    * versions in node_modules (see "Coverage matrix" in docs/gap-analysis.md).
    */
   unspanned: readonly string[];
+  /**
+   * The gap rows it must produce, in full (verdict, phases, suggestion). Clients added for issue 15
+   * have them; the first eight are checked by the tests written for them.
+   */
+  rows?: readonly ExpectedRow[];
 }
+
+const NONE = SUGGEST_NONE;
+const HTTP = '@opentelemetry/instrumentation-http';
 
 export const CLIENTS: readonly ClientInfo[] = [
   {
@@ -79,17 +131,139 @@ export const CLIENTS: readonly ClientInfo[] = [
   {
     name: 'http',
     label: '`node:http` (`http.get`, keep-alive agent)',
-    official: '@opentelemetry/instrumentation-http',
+    caller: '(app)',
+    official: HTTP,
     unspanned: [],
   },
   {
     name: 'fetch',
     label: `\`fetch\` (Node ${process.versions.node.split('.')[0]} built-in undici)`,
+    caller: 'undici',
     official: '@opentelemetry/instrumentation-undici',
     unspanned: [],
   },
   { name: 'mqtt', label: '`mqtt`', service: { name: 'Mosquitto', port: 1883 }, unspanned: [] },
   { name: 'nats', label: '`nats`', service: { name: 'NATS', port: 4222 }, unspanned: [] },
+  {
+    name: 'ws',
+    label: '`ws` (text, binary, ping)',
+    local: 'ws',
+    unspanned: [],
+    rows: [
+      // The upgrade request goes through core http: instrumentation-http covers it.
+      {
+        protocol: 'http',
+        coveredBy: [HTTP],
+        phases: { operation: 1 },
+        verdict: 'covered',
+        suggestion: SUGGEST_COVERED,
+      },
+      {
+        protocol: 'websocket',
+        coveredBy: [],
+        phases: { operation: 3, heartbeat: 1 },
+        verdict: 'uncovered',
+        suggestion: NONE,
+      },
+    ],
+  },
+  {
+    name: 'http2',
+    label: '`node:http2` (one session, three streams)',
+    caller: '(app)',
+    local: 'h2',
+    unspanned: [],
+    rows: [
+      {
+        protocol: 'http',
+        coveredBy: [],
+        phases: { operation: 3 },
+        verdict: 'uncovered',
+        suggestion: `enable \`${HTTP}\``,
+      },
+    ],
+  },
+  {
+    name: 'postgres',
+    label: '`postgres` (postgres.js; one query, then one parameterised query 8 times)',
+    service: { name: 'PostgreSQL', port: 5432 },
+    unspanned: [],
+    rows: [
+      // postgres.js fetches the server's array types after connecting: 1 + 1 + 8 SELECTs.
+      {
+        protocol: 'postgresql',
+        coveredBy: [],
+        phases: { setup: 1, operation: 10 },
+        verdict: 'uncovered',
+        suggestion: NONE,
+      },
+    ],
+  },
+  {
+    name: 'mariadb',
+    label: '`mariadb` (query, execute twice)',
+    service: { name: 'MariaDB', port: 3306 },
+    unspanned: [],
+    rows: [
+      // The first execute pipelines COM_STMT_PREPARE and COM_STMT_EXECUTE: one exchange.
+      {
+        protocol: 'mysql',
+        coveredBy: [],
+        phases: { setup: 1, operation: 3 },
+        verdict: 'uncovered',
+        suggestion: NONE,
+      },
+    ],
+  },
+  {
+    name: 'redis',
+    label: '`redis` (node-redis)',
+    caller: '@redis/client',
+    service: { name: 'Redis', port: 6379 },
+    official: '@opentelemetry/instrumentation-redis',
+    unspanned: [],
+    rows: [
+      // HELLO is sent inside instrumentation-redis's redis-connect span.
+      {
+        protocol: 'redis',
+        coveredBy: ['@opentelemetry/instrumentation-redis'],
+        phases: { setup: 1, operation: 3 },
+        verdict: 'covered',
+        suggestion: SUGGEST_COVERED,
+      },
+    ],
+  },
+  {
+    name: 'memjs',
+    label: '`memjs` (binary protocol)',
+    service: { name: 'Memcached', port: 11211 },
+    unspanned: [],
+    rows: [
+      {
+        protocol: 'memcached',
+        coveredBy: [],
+        phases: { operation: 3 },
+        verdict: 'uncovered',
+        suggestion: NONE,
+      },
+    ],
+  },
+  {
+    name: 'nodemailer',
+    label: '`nodemailer` (one message, no pool)',
+    local: 'smtp',
+    unspanned: [],
+    rows: [
+      // smtp-server offers PIPELINING: MAIL, RCPT and DATA go out together, the message after 354.
+      {
+        protocol: 'smtp',
+        coveredBy: [],
+        phases: { setup: 1, operation: 1 },
+        verdict: 'uncovered',
+        suggestion: NONE,
+      },
+    ],
+  },
 ];
 
 export const clientInfo = (name: ClientName): ClientInfo => CLIENTS.find((c) => c.name === name)!;
@@ -108,7 +282,14 @@ export interface MatrixOptions {
 export interface MatrixRun {
   file: string;
   /** The app's summary line. */
-  summary: { ok: boolean; httpPort: number; traceId: string; clients: ClientName[] };
+  summary: {
+    ok: boolean;
+    httpPort: number;
+    traceId: string;
+    clients: ClientName[];
+    /** The ports of the app's own servers. */
+    ports: Record<LocalServer, number>;
+  };
   spans: TraceSpan[];
   /** What `sockscope gaps --json` printed for the file. */
   gaps: GapsResult;
@@ -185,15 +366,21 @@ export function cleanup(run: MatrixRun): void {
 /** The port a client talks to in a run. */
 export function portOf(run: MatrixRun, client: ClientName): number {
   const info = clientInfo(client);
-  return info.service?.port ?? run.summary.httpPort;
+  return info.service?.port ?? run.summary.ports[info.local ?? 'http'];
 }
 
-/** Whether a caller package / server belongs to a client (http and fetch share the app's server). */
+/** `sockscope.caller.package` of a client's connections. */
+export const callerOf = (client: ClientName): string => clientInfo(client).caller ?? client;
+
+/**
+ * Whether a caller package / server belongs to a client: its port, and its caller package (pg and
+ * postgres.js share PostgreSQL, mysql2 and mariadb MariaDB, ioredis and node-redis Redis).
+ */
 function belongs(run: MatrixRun, client: ClientName, callerPackage: unknown, port: number): boolean {
   if (port !== portOf(run, client)) return false;
-  if (client === 'fetch') return callerPackage === 'undici';
+  // The app's node:http calls may be reported as (app) or through instrumentation-http's wrapper.
   if (client === 'http') return callerPackage !== 'undici';
-  return true;
+  return callerPackage === callerOf(client);
 }
 
 const portOfServer = (server: string): number => Number(server.slice(server.lastIndexOf(':') + 1));
