@@ -2,16 +2,19 @@
  * `npm run coverage-matrix`: runs the coverage-matrix app (test/e2e/fixtures/matrix-app.ts) with
  * every official instrumentation on, reads `sockscope gaps --json` on the trace file it wrote and
  * the exchange spans themselves, and writes docs/coverage.md. Needs PostgreSQL, MariaDB, Redis,
- * RabbitMQ, Mosquitto and NATS on 127.0.0.1 (their default ports).
+ * RabbitMQ, Mosquitto, NATS and memcached on 127.0.0.1 (their default ports); the app runs its own
+ * HTTP, HTTP/2, WebSocket and SMTP servers.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { GapRow } from '../src/analysis/gaps';
+import { gapGroupOf, type GapRow } from '../src/analysis/gaps';
 import type { TraceSpan } from '../src/analysis/model';
+import { officialInstrumentationFor } from '../src/analysis/suggestions';
 import { portOpen } from '../test/helpers/services';
 import {
   CLIENTS,
   HOST,
+  PHASES,
   REPO,
   cleanup,
   installedVersion,
@@ -19,7 +22,6 @@ import {
   rowsOf,
   runMatrix,
   spansOf,
-  type ClientInfo,
   type MatrixRun,
 } from '../test/e2e/matrix';
 
@@ -43,14 +45,42 @@ function versioned(pkg: string | undefined): string {
   return v === undefined ? `${code(pkg)} (not installed)` : `${code(pkg)} ${v}`;
 }
 
-function verdict(client: ClientInfo, row: GapRow | undefined, uncoveredAtRunTime: number): string {
-  if (row === undefined) return 'no exchanges seen';
-  if (client.official === undefined)
-    return `**not covered**: no official instrumentation exists (${row.uncovered} of ${row.exchanges} uncovered)`;
-  if (!row.coveredBy.includes(client.official)) return `**not covered**: ${row.suggestion}`;
-  if (uncoveredAtRunTime === 0) return '**covered**';
-  return `**partly covered**: ${uncoveredAtRunTime} of ${row.exchanges} exchanges have no ${code(client.official)} span`;
+/** `setup 2, operation 5`: exchanges by `sockscope.phase`. */
+function phaseList(spans: readonly TraceSpan[]): string {
+  const parts: string[] = [];
+  for (const p of PHASES) {
+    const n = spans.filter((s) => s.attributes['sockscope.phase'] === p).length;
+    if (n > 0) parts.push(`${p} ${n}`);
+  }
+  return parts.length === 0 ? '–' : parts.join(', ');
 }
+
+function verdict(row: GapRow, official: string | undefined, uncoveredAtRunTime: number): string {
+  if (uncoveredAtRunTime === 0) return '**covered**';
+  if (row.coveredBy.length === 0) {
+    return official === undefined
+      ? `**not covered**: no official instrumentation exists (${row.uncovered} of ${row.exchanges} uncovered)`
+      : `**not covered**: ${row.suggestion}`;
+  }
+  return `**partly covered**: ${uncoveredAtRunTime} of ${row.exchanges} exchanges have no ${row.coveredBy.map(code).join(', ')} span`;
+}
+
+/** Client packages whose versions the matrix states. */
+const CLIENT_PACKAGES = [
+  'pg',
+  'mysql2',
+  'ioredis',
+  'amqplib',
+  'mqtt',
+  'nats',
+  'ws',
+  'postgres',
+  'mariadb',
+  'redis',
+  'memjs',
+  'nodemailer',
+  'smtp-server',
+];
 
 function render(run: MatrixRun, date: string): string {
   const lines: string[] = [];
@@ -67,41 +97,62 @@ function render(run: MatrixRun, date: string): string {
     `${versioned('@opentelemetry/auto-instrumentations-node')} (\`getNodeAutoInstrumentations()\`, every`,
     'official instrumentation on except `-fs`, `-dns` and `-net`), plus `SocketInstrumentation` with',
     '`requireParentSpan: true` and `SocketCoverageProcessor`. Inside one traced parent span (a child span',
-    'per client) it made real calls against local servers; clients were closed outside the traced span.',
+    'per client) it made real calls against local servers (PostgreSQL, MariaDB, Redis, RabbitMQ,',
+    'Mosquitto, NATS, memcached, and its own HTTP/1.1, HTTP/2, WebSocket and SMTP servers); clients',
+    'were closed outside the traced span.',
     '',
-    '- **Exchanges seen**: the exchange spans sockscope emitted for that client, by operation.',
+    '- One line per gap row: a client has one row per protocol it spoke (`ws`: its HTTP upgrade, then',
+    '  WebSocket).',
+    '- **Exchanges seen**: the exchange spans sockscope emitted for that row, by operation, and by',
+    '  phase (`sockscope.phase`: setup, operation, teardown, heartbeat).',
     '- **Uncovered at run time**: those `SocketCoverageProcessor` found no upstream span for',
     '  (`sockscope.covered: false`).',
     '- **gaps row**: what `sockscope gaps --json` says for the same file (exchanges / covered / uncovered).',
     '',
-    '| client | official instrumentation | covered by | exchanges seen | uncovered at run time | gaps row | verdict |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| client | protocol | official instrumentation | covered by | exchanges seen | by phase | uncovered at run time | gaps row | verdict |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   const notes: string[] = [];
   for (const client of CLIENTS) {
     const exchanges = spansOf(run, client.name, 'exchange');
-    const uncovered = exchanges.filter((s) => !isCovered(s));
     const rows = rowsOf(run, client.name);
-    const row = rows[0];
-    const coveredBy =
-      row === undefined || row.coveredBy.length === 0 ? '–' : row.coveredBy.map(code).join(', ');
-    let gapsCell = row === undefined ? '–' : `${row.exchanges} / ${row.covered} / ${row.uncovered}`;
-    if (row !== undefined && row.uncovered !== uncovered.length) {
-      gapsCell += ' ¹';
-      notes.push(
-        `${client.name}: gaps counted ${row.uncovered} uncovered, the run-time processor ${uncovered.length}.`,
+    if (rows.length === 0) {
+      lines.push(
+        `| ${client.label} | – | ${versioned(client.official)} | – | – | – | – | – | no exchanges seen |`,
+      );
+      continue;
+    }
+    for (const row of rows) {
+      const mine = exchanges.filter((s) => {
+        const g = gapGroupOf(s);
+        return (
+          g.callerPackage === row.callerPackage && g.protocol === row.protocol && g.server === row.server
+        );
+      });
+      const uncovered = mine.filter((s) => !isCovered(s));
+      const official = officialInstrumentationFor(row.callerPackage, row.protocol);
+      const coveredBy = row.coveredBy.length === 0 ? '–' : row.coveredBy.map(code).join(', ');
+      let gapsCell = `${row.exchanges} / ${row.covered} / ${row.uncovered}`;
+      if (row.uncovered !== uncovered.length) {
+        gapsCell += ' ¹';
+        notes.push(
+          `${client.name} ${row.protocol}: gaps counted ${row.uncovered} uncovered, the run-time processor ${uncovered.length}.`,
+        );
+      }
+      lines.push(
+        `| ${client.label} | ${row.protocol} | ${versioned(official)} | ${coveredBy} | ${opList(mine)} | ${phaseList(mine)} | ${uncovered.length === 0 ? 'none' : opList(uncovered)} | ${gapsCell} | ${verdict(row, official, uncovered.length)} |`,
       );
     }
-    lines.push(
-      `| ${client.label} | ${versioned(client.official)} | ${coveredBy} | ${opList(exchanges)} | ${uncovered.length === 0 ? 'none' : opList(uncovered)} | ${gapsCell} | ${verdict(client, row, uncovered.length)} |`,
-    );
   }
   lines.push('');
   lines.push('Rows as `sockscope gaps` groups them (caller package × protocol × server):', '');
   lines.push('| caller package | protocol | server | exchanges | covered | uncovered | suggestion |');
   lines.push('| --- | --- | --- | --- | --- | --- | --- |');
+  const own = new Map(Object.entries(run.summary.ports).map(([k, port]) => [`${HOST}:${port}`, k]));
+  const NAMES: Record<string, string> = { http: 'HTTP', h2: 'HTTP/2', ws: 'WebSocket', smtp: 'SMTP' };
   for (const r of run.gaps.rows) {
-    const server = r.server.endsWith(`:${run.summary.httpPort}`) ? `${HOST}:(app's HTTP server)` : r.server;
+    const kind = own.get(r.server);
+    const server = kind === undefined ? r.server : `${HOST}:(app's ${NAMES[kind] ?? kind} server)`;
     lines.push(
       `| ${code(r.callerPackage)} | ${r.protocol} | ${server} | ${r.exchanges} | ${r.covered} | ${r.uncovered} | ${r.suggestion} |`,
     );
@@ -121,9 +172,7 @@ function render(run: MatrixRun, date: string): string {
   }
   lines.push(
     'Client versions: ' +
-      ['pg', 'mysql2', 'ioredis', 'amqplib', 'mqtt', 'nats']
-        .map((p) => `${code(p)} ${installedVersion(p) ?? '?'}`)
-        .join(', ') +
+      CLIENT_PACKAGES.map((p) => `${code(p)} ${installedVersion(p) ?? '?'}`).join(', ') +
       `; \`fetch\` is Node ${process.versions.node}'s bundled undici ${process.versions.undici ?? ''}.`.replace(
         / \.$/,
         '.',
