@@ -5,7 +5,9 @@
  * answered by the OK or ERR that ends authentication (auth-switch and more-data packets in between
  * are part of it). In the command phase every client packet with sequence id 0 is a command:
  * COM_QUERY is named by its first SQL keyword, COM_STMT_PREPARE is `PREPARE`, COM_STMT_EXECUTE is
- * named by the keyword of the statement it prepared earlier on this connection (else `EXECUTE`),
+ * named by the keyword of the statement it prepared earlier on this connection (else `EXECUTE`;
+ * MariaDB's statement id 0xffffffff is the statement most recently sent to PREPARE, which its
+ * connector pipelines with the first run), and both carry the statement's shape,
  * other commands by their name without `COM_` (`PING`, `INIT_DB`, ...). A response ends at its final
  * OK/EOF/ERR packet, following result sets (column count, column definitions, EOF unless
  * CLIENT_DEPRECATE_EOF, rows, final EOF/OK) and SERVER_MORE_RESULTS_EXISTS. ERR → `mysql.<code>`.
@@ -28,6 +30,8 @@ const CLIENT_MYSQL = 1; // unset by MariaDB servers that announce extended capab
 const MARIADB_CLIENT_CACHE_METADATA = 1 << 4; // in the extended (upper 32 bits) capability word
 const SERVER_MORE_RESULTS_EXISTS = 0x0008;
 const SERVER_STATUS_CURSOR_EXISTS = 0x0040;
+/** COM_STMT_EXECUTE's statement id for "the statement just prepared" (MariaDB 10.2+). */
+const LAST_PREPARED = 0xffffffff;
 const MAX_PACKET = 0xffffff;
 
 // What the response to a pending command looks like.
@@ -166,12 +170,15 @@ class MysqlParser extends BaseParser {
       this.startCommand({ op: sqlKeyword(h, 5, have) ?? OTHER, kind: Kind.ResultSet }, sqlShape(h, 5, have));
     } else if (code === 0x17 /* COM_STMT_EXECUTE */) {
       const id = have >= 9 ? h.readUInt32LE(5) : -1;
-      const st = this.statements.get(id);
+      const st = id === LAST_PREPARED ? this.lastPrepared : this.statements.get(id);
       this.startCommand({ op: st?.op ?? 'EXECUTE', kind: Kind.ResultSet }, st?.shape);
     } else if (code === 0x16 /* COM_STMT_PREPARE */) {
       this.pendingKeyword = sqlKeyword(h, 5, have);
       this.pendingShape = sqlShape(h, 5, have);
-      this.startCommand({ op: 'PREPARE', kind: Kind.Prepare });
+      this.lastPrepared =
+        this.pendingKeyword === undefined ? undefined : { op: this.pendingKeyword, shape: this.pendingShape };
+      // The shape too: a PREPARE that carries the statement's first run (MariaDB) is one of its runs.
+      this.startCommand({ op: 'PREPARE', kind: Kind.Prepare }, this.pendingShape);
     } else {
       const cmd = COMMANDS[code];
       if (cmd === undefined) return void this.giveUp();
@@ -183,6 +190,8 @@ class MysqlParser extends BaseParser {
   /** Keyword of the most recent COM_STMT_PREPARE, remembered with its statement id on success. */
   private pendingKeyword: string | undefined;
   private pendingShape: string | undefined;
+  /** The statement most recently sent to COM_STMT_PREPARE, for MariaDB's id 0xffffffff. */
+  private lastPrepared: { op: string; shape: string | undefined } | undefined = undefined;
   private readonly prepareKeywords: Array<{ op: string | undefined; shape: string | undefined }> = [];
 
   private startCommand(cmd: Command, shape?: string): void {

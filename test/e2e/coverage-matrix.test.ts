@@ -220,6 +220,21 @@ describe('coverage matrix: every official instrumentation on', () => {
     assert.ok(selects.slice(0, -8).every((s) => s.attributes['sockscope.statement.hash'] !== hash));
   });
 
+  test("mariadb's two runs of one prepared statement (the first pipelined with its PREPARE) carry one statement hash", async (t) => {
+    if (!(await servicesUp(t)) || run === undefined) return;
+    const ex = spansOf(run, 'mariadb', 'exchange').sort((a, b) => a.startMs - b.startMs);
+    const runs = ex.filter((s) => ['PREPARE', 'SELECT'].includes(opOf(s))).slice(-2);
+    assert.deepEqual(runs.map(opOf), ['PREPARE', 'SELECT']);
+    assert.equal(
+      runs[0].attributes['sockscope.command_count'],
+      2,
+      'PREPARE and its first EXECUTE in one write',
+    );
+    const [a, b] = runs.map((s) => s.attributes['sockscope.statement.hash']);
+    assert.match(String(a), /^[0-9a-f]{16}$/);
+    assert.equal(b, a);
+  });
+
   test('a node:http call made by the app itself is reported as (app)', async (t) => {
     if (!(await servicesUp(t)) || run === undefined) return;
     assert.equal(rowOf(run, 'http').callerPackage, '(app)');

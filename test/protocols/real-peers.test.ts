@@ -131,6 +131,26 @@ test('mysql2 execute: eight runs of one prepared statement are named SELECT with
   assert.equal(runs[0].shape, 'select ? as id, ? as label');
 });
 
+test('mariadb execute: a prepare pipelined with its first run, then seven runs, all carry the statement shape', async (t) => {
+  if (!(await requireService(t, 'MariaDB', HOST, 3306))) return;
+  const mariadb = await import('mariadb');
+  const conns = await recorded(3306, async (port) => {
+    const c = await mariadb.createConnection({ host: HOST, port, user: 'root', database: 'test' });
+    for (let i = 0; i < 8; i++) await c.execute('SELECT ? AS id, ? AS label', [i, `v${i}`]);
+    await c.end();
+  });
+  const r = check(conns[0], 3306, false);
+  // The connector sends COM_STMT_PREPARE and COM_STMT_EXECUTE (statement id 0xffffffff, "the one
+  // just prepared") in one write, then executes by the id the server returned.
+  const joined = r.events.join(' | ');
+  assert.equal(r.events.filter((e) => e === '> PREPARE').length, 1, joined);
+  assert.ok(!r.events.includes('> EXECUTE'), joined);
+  const runs = r.requests.filter((q) => q.operation === 'SELECT');
+  assert.equal(runs.length, 8, joined);
+  const prepare = r.requests.find((q) => q.operation === 'PREPARE')!;
+  assert.deepEqual(new Set([prepare, ...runs].map((q) => q.shape)), new Set(['select ? as id, ? as label']));
+});
+
 test('mysql2 against MariaDB: handshake, queries, prepared statements, errors and ping pair up', async (t) => {
   if (!(await requireService(t, 'MariaDB', HOST, 3306))) return;
   const mysql = await import('mysql2/promise');
