@@ -45,24 +45,28 @@ function versioned(pkg: string | undefined): string {
   return v === undefined ? `${code(pkg)} (not installed)` : `${code(pkg)} ${v}`;
 }
 
-/** `setup 2, operation 5`: exchanges by `sockscope.phase`. */
-function phaseList(spans: readonly TraceSpan[]): string {
+/** `setup 2 (2 uncovered), operation 5`: a row's exchanges by phase. */
+function phaseList(row: GapRow): string {
   const parts: string[] = [];
   for (const p of PHASES) {
-    const n = spans.filter((s) => s.attributes['sockscope.phase'] === p).length;
-    if (n > 0) parts.push(`${p} ${n}`);
+    const c = row.phases[p];
+    if (c.exchanges > 0)
+      parts.push(`${p} ${c.exchanges}${c.uncovered > 0 ? ` (${c.uncovered} uncovered)` : ''}`);
   }
   return parts.length === 0 ? '–' : parts.join(', ');
 }
 
-function verdict(row: GapRow, official: string | undefined, uncoveredAtRunTime: number): string {
-  if (uncoveredAtRunTime === 0) return '**covered**';
-  if (row.coveredBy.length === 0) {
-    return official === undefined
-      ? `**not covered**: no official instrumentation exists (${row.uncovered} of ${row.exchanges} uncovered)`
-      : `**not covered**: ${row.suggestion}`;
+/** The row's verdict (on its operations), in words. */
+function verdict(row: GapRow): string {
+  const ops = `${row.operationsUncovered} of ${row.operations} operation${row.operations === 1 ? '' : 's'}`;
+  const chatter = row.uncovered - row.operationsUncovered;
+  if (row.verdict === 'covered') {
+    if (chatter === 0) return '**covered**';
+    const kinds = PHASES.filter((p) => p !== 'operation' && row.phases[p].uncovered > 0).join('/');
+    return `**covered** (${chatter} ${kinds} exchange${chatter === 1 ? '' : 's'} without a span: normal)`;
   }
-  return `**partly covered**: ${uncoveredAtRunTime} of ${row.exchanges} exchanges have no ${row.coveredBy.map(code).join(', ')} span`;
+  if (row.verdict === 'uncovered') return `**not covered**: ${ops} uncovered`;
+  return `**partly covered**: ${ops} uncovered`;
 }
 
 /** Client packages whose versions the matrix states. */
@@ -104,7 +108,9 @@ function render(run: MatrixRun, date: string): string {
     '- One line per gap row: a client has one row per protocol it spoke (`ws`: its HTTP upgrade, then',
     '  WebSocket).',
     '- **Exchanges seen**: the exchange spans sockscope emitted for that row, by operation, and by',
-    '  phase (`sockscope.phase`: setup, operation, teardown, heartbeat).',
+    '  phase (`sockscope.phase`: setup, operation, teardown, heartbeat) from the gaps row.',
+    "- **Verdict**: the gaps row's, judged on operations: setup, teardown and heartbeat exchanges without",
+    '  a span are connection chatter, normal even when the instrumentation works.',
     '- **Uncovered at run time**: those `SocketCoverageProcessor` found no upstream span for',
     '  (`sockscope.covered: false`).',
     '- **gaps row**: what `sockscope gaps --json` says for the same file (exchanges / covered / uncovered).',
@@ -140,25 +146,30 @@ function render(run: MatrixRun, date: string): string {
         );
       }
       lines.push(
-        `| ${client.label} | ${row.protocol} | ${versioned(official)} | ${coveredBy} | ${opList(mine)} | ${phaseList(mine)} | ${uncovered.length === 0 ? 'none' : opList(uncovered)} | ${gapsCell} | ${verdict(row, official, uncovered.length)} |`,
+        `| ${client.label} | ${row.protocol} | ${versioned(official)} | ${coveredBy} | ${opList(mine)} | ${phaseList(row)} | ${uncovered.length === 0 ? 'none' : opList(uncovered)} | ${gapsCell} | ${verdict(row)} |`,
       );
     }
   }
   lines.push('');
   lines.push('Rows as `sockscope gaps` groups them (caller package × protocol × server):', '');
-  lines.push('| caller package | protocol | server | exchanges | covered | uncovered | suggestion |');
-  lines.push('| --- | --- | --- | --- | --- | --- | --- |');
+  lines.push(
+    '| caller package | protocol | server | exchanges | covered | uncovered | operations (covered / uncovered) | verdict | suggestion |',
+  );
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const own = new Map(Object.entries(run.summary.ports).map(([k, port]) => [`${HOST}:${port}`, k]));
   const NAMES: Record<string, string> = { http: 'HTTP', h2: 'HTTP/2', ws: 'WebSocket', smtp: 'SMTP' };
   for (const r of run.gaps.rows) {
     const kind = own.get(r.server);
     const server = kind === undefined ? r.server : `${HOST}:(app's ${NAMES[kind] ?? kind} server)`;
     lines.push(
-      `| ${code(r.callerPackage)} | ${r.protocol} | ${server} | ${r.exchanges} | ${r.covered} | ${r.uncovered} | ${r.suggestion} |`,
+      `| ${code(r.callerPackage)} | ${r.protocol} | ${server} | ${r.exchanges} | ${r.covered} | ${r.uncovered} | ${r.operations} (${r.operationsCovered} / ${r.operationsUncovered}) | ${r.verdict} | ${r.suggestion} |`,
     );
   }
   const t = run.gaps.totals;
-  lines.push(`| **total** | | | ${t.exchanges} | ${t.covered} | ${t.uncovered} | |`, '');
+  lines.push(
+    `| **total** | | | ${t.exchanges} | ${t.covered} | ${t.uncovered} | ${t.operations} (${t.operationsCovered} / ${t.operationsUncovered}) | | |`,
+    '',
+  );
   if (notes.length > 0) {
     lines.push(
       '¹ gaps and the run-time processor disagree in this run. Known cause: SDK span times are anchored',

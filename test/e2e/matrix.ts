@@ -7,9 +7,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { GapRow, GapsResult } from '../../src/analysis/gaps';
+import type { GapRow, GapVerdict, GapsResult } from '../../src/analysis/gaps';
 import type { TraceSpan } from '../../src/analysis/model';
-import { SUGGEST_COVERED, SUGGEST_NONE } from '../../src/analysis/suggestions';
+import {
+  SUGGEST_COVERED,
+  SUGGEST_NONE,
+  SUGGEST_NONE_HTTP2,
+  SUGGEST_NONE_WEBSOCKET,
+} from '../../src/analysis/suggestions';
 import { readTraceFile } from '../../src/analysis/read';
 
 export const REPO = path.resolve(__dirname, '..', '..');
@@ -41,8 +46,8 @@ export type LocalServer = 'http' | 'h2' | 'ws' | 'smtp';
 export type Phase = 'setup' | 'operation' | 'teardown' | 'heartbeat';
 export const PHASES: readonly Phase[] = ['setup', 'operation', 'teardown', 'heartbeat'];
 
-/** Row verdicts: no uncovered exchange, some, or all. */
-export type Verdict = 'covered' | 'partly-covered' | 'uncovered';
+/** A row's verdict, on its operations (`GapRow.verdict`). */
+export type Verdict = GapVerdict;
 
 /** One gap row a client is expected to produce, with every official instrumentation on. */
 export interface ExpectedRow {
@@ -50,9 +55,9 @@ export interface ExpectedRow {
   protocol: string;
   /** Covering instrumentations (the row's `coveredBy`). */
   coveredBy: readonly string[];
-  /** Its exchanges by `sockscope.phase` (phases not listed: none). */
-  phases: Readonly<Partial<Record<Phase, number>>>;
-  /** Covered / partly / uncovered. */
+  /** Its exchanges by `sockscope.phase`, and how many of them are uncovered (phases not listed: none). */
+  phases: Readonly<Partial<Record<Phase, readonly [exchanges: number, uncovered: number]>>>;
+  /** Covered / partly / uncovered, judged on its operations. */
   verdict: Verdict;
   /** The row's suggestion, exactly or by pattern. */
   suggestion: string | RegExp;
@@ -99,7 +104,7 @@ export const CLIENTS: readonly ClientInfo[] = [
       {
         protocol: 'postgresql',
         coveredBy: [PG],
-        phases: { setup: 2, operation: 5 },
+        phases: { setup: [2, 0], operation: [5, 0] },
         verdict: 'covered',
         suggestion: SUGGEST_COVERED,
       },
@@ -116,9 +121,10 @@ export const CLIENTS: readonly ClientInfo[] = [
       {
         protocol: 'mysql',
         coveredBy: [MYSQL2],
-        phases: { setup: 2, operation: 4 },
-        verdict: 'partly-covered',
-        suggestion: `partly covered by \`${MYSQL2}\`: 2 exchanges outside its spans (connection setup/teardown or lost context)`,
+        phases: { setup: [2, 2], operation: [4, 0] },
+        // Its operations are all covered: the uncovered logins are setup, normal without a span.
+        verdict: 'covered',
+        suggestion: 'covered; 2 setup exchanges have no span (normal)',
       },
     ],
   },
@@ -132,7 +138,7 @@ export const CLIENTS: readonly ClientInfo[] = [
       {
         protocol: 'redis',
         coveredBy: [IOREDIS],
-        phases: { setup: 2, operation: 4 },
+        phases: { setup: [2, 0], operation: [4, 0] },
         verdict: 'covered',
         suggestion: SUGGEST_COVERED,
       },
@@ -161,9 +167,9 @@ export const CLIENTS: readonly ClientInfo[] = [
       {
         protocol: 'amqp',
         coveredBy: [AMQPLIB],
-        phases: { setup: 7, operation: 5, teardown: 1 },
+        phases: { setup: [7, 7], operation: [5, 4], teardown: [1, 1] },
         verdict: 'partly-covered',
-        suggestion: `partly covered by \`${AMQPLIB}\`: 12 exchanges outside its spans (connection setup/teardown or lost context)`,
+        suggestion: `partly covered by \`${AMQPLIB}\`: 4 of 5 operations (\`basic.get\`, \`basic.publish\`, \`queue.declare\`) have no span`,
       },
     ],
   },
@@ -177,7 +183,7 @@ export const CLIENTS: readonly ClientInfo[] = [
       {
         protocol: 'http',
         coveredBy: [HTTP],
-        phases: { operation: 2 },
+        phases: { operation: [2, 0] },
         verdict: 'covered',
         suggestion: SUGGEST_COVERED,
       },
@@ -193,7 +199,7 @@ export const CLIENTS: readonly ClientInfo[] = [
       {
         protocol: 'http',
         coveredBy: [UNDICI],
-        phases: { operation: 2 },
+        phases: { operation: [2, 0] },
         verdict: 'covered',
         suggestion: SUGGEST_COVERED,
       },
@@ -208,7 +214,7 @@ export const CLIENTS: readonly ClientInfo[] = [
       {
         protocol: 'mqtt',
         coveredBy: [],
-        phases: { setup: 1, operation: 3 },
+        phases: { setup: [1, 1], operation: [3, 3] },
         verdict: 'uncovered',
         suggestion: NONE,
       },
@@ -223,7 +229,7 @@ export const CLIENTS: readonly ClientInfo[] = [
       {
         protocol: 'nats',
         coveredBy: [],
-        phases: { setup: 1, operation: 3 },
+        phases: { setup: [1, 1], operation: [3, 3] },
         verdict: 'uncovered',
         suggestion: NONE,
       },
@@ -238,16 +244,16 @@ export const CLIENTS: readonly ClientInfo[] = [
       {
         protocol: 'http',
         coveredBy: [HTTP],
-        phases: { operation: 1 },
+        phases: { operation: [1, 0] },
         verdict: 'covered',
         suggestion: SUGGEST_COVERED,
       },
       {
         protocol: 'websocket',
         coveredBy: [],
-        phases: { operation: 3, heartbeat: 1 },
+        phases: { operation: [3, 3], heartbeat: [1, 1] },
         verdict: 'uncovered',
-        suggestion: NONE,
+        suggestion: SUGGEST_NONE_WEBSOCKET,
       },
     ],
   },
@@ -258,11 +264,11 @@ export const CLIENTS: readonly ClientInfo[] = [
     local: 'h2',
     rows: [
       {
-        protocol: 'http',
+        protocol: 'http2',
         coveredBy: [],
-        phases: { operation: 3 },
+        phases: { operation: [3, 3] },
         verdict: 'uncovered',
-        suggestion: `enable \`${HTTP}\``,
+        suggestion: SUGGEST_NONE_HTTP2,
       },
     ],
   },
@@ -275,7 +281,7 @@ export const CLIENTS: readonly ClientInfo[] = [
       {
         protocol: 'postgresql',
         coveredBy: [],
-        phases: { setup: 1, operation: 10 },
+        phases: { setup: [1, 1], operation: [10, 10] },
         verdict: 'uncovered',
         suggestion: NONE,
       },
@@ -290,7 +296,7 @@ export const CLIENTS: readonly ClientInfo[] = [
       {
         protocol: 'mysql',
         coveredBy: [],
-        phases: { setup: 1, operation: 3 },
+        phases: { setup: [1, 1], operation: [3, 3] },
         verdict: 'uncovered',
         suggestion: NONE,
       },
@@ -307,7 +313,7 @@ export const CLIENTS: readonly ClientInfo[] = [
       {
         protocol: 'redis',
         coveredBy: ['@opentelemetry/instrumentation-redis'],
-        phases: { setup: 1, operation: 3 },
+        phases: { setup: [1, 0], operation: [3, 0] },
         verdict: 'covered',
         suggestion: SUGGEST_COVERED,
       },
@@ -321,7 +327,7 @@ export const CLIENTS: readonly ClientInfo[] = [
       {
         protocol: 'memcached',
         coveredBy: [],
-        phases: { operation: 3 },
+        phases: { operation: [3, 3] },
         verdict: 'uncovered',
         suggestion: NONE,
       },
@@ -336,7 +342,7 @@ export const CLIENTS: readonly ClientInfo[] = [
       {
         protocol: 'smtp',
         coveredBy: [],
-        phases: { setup: 1, operation: 1 },
+        phases: { setup: [1, 1], operation: [1, 1] },
         verdict: 'uncovered',
         suggestion: NONE,
       },
