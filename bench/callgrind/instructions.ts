@@ -45,7 +45,7 @@ export const NODE_FLAGS = [
   '--min-semi-space-size=64',
   '--no-memory-reducer',
 ];
-export const VALGRIND_FLAGS = ['--tool=callgrind', '--trace-children=no'];
+export const VALGRIND_FLAGS = ['--tool=callgrind', '--trace-children=no', '--instr-atstart=no'];
 /** Set by loop-client.ts's callgrind_control calls: the two windows' dumps. */
 const WINDOWS = ['.1', '.2'];
 const SCENARIOS = ['redis-buffer', 'redis-string', 'echo-buffer', 'echo-string'] as const;
