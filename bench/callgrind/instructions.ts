@@ -15,7 +15,7 @@
  * which is more than N round trips cost.
  *
  *   --n N          round trips in the first window (default 1000; the second counts 2N)
- *   --warmup N     round trips before them (default 3000)
+ *   --warmup N     round trips before them (default 12000)
  *   --jobs N       callgrind processes at once (default 2; counts do not depend on it)
  *   --only IDS     some of redis-buffer, redis-string, echo-buffer, echo-string
  *   --variants IDS some of raw, none, unsampled, all
@@ -35,6 +35,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadSockscope } from '../lib/sockscope';
 import { startEchoServer } from '../lib/peers';
+import { SETTLE } from './settle';
 
 const run = promisify(execFile);
 
@@ -65,17 +66,20 @@ export interface InstructionOptions {
   variants: string[];
   keep: string | undefined;
   source: boolean;
+  /** Processes per variant; the figure is their median (compiled code differs a little between processes). */
+  repeat: number;
 }
 
 export function parseInstructionArgs(argv: string[]): InstructionOptions {
   const o: InstructionOptions = {
     n: 1000,
-    warmup: 3000,
+    warmup: 12000,
     jobs: 2,
     only: [...SCENARIOS],
     variants: [...VARIANTS],
     keep: undefined,
     source: false,
+    repeat: 3,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -92,6 +96,7 @@ export function parseInstructionArgs(argv: string[]): InstructionOptions {
     else if (a === '--variants') o.variants = next().split(',');
     else if (a === '--keep') o.keep = next();
     else if (a === '--source') o.source = true;
+    else if (a === '--repeat') o.repeat = Number(next());
     else throw new Error(`unknown argument ${a} with --instructions`);
   }
   for (const s of o.only)
@@ -103,6 +108,7 @@ export function parseInstructionArgs(argv: string[]): InstructionOptions {
     ['--n', o.n],
     ['--warmup', o.warmup],
     ['--jobs', o.jobs],
+    ['--repeat', o.repeat],
   ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${k} needs a positive integer`);
   }
@@ -112,6 +118,7 @@ export function parseInstructionArgs(argv: string[]): InstructionOptions {
 interface Job {
   scenario: string;
   variant: string;
+  rep: number;
   out: string;
 }
 
@@ -136,6 +143,8 @@ async function runJob(job: Job, o: InstructionOptions, echoPort: number): Promis
     `--callgrind-out-file=${job.out}`,
     process.execPath,
     ...NODE_FLAGS,
+    // With --keep: name JIT code in the kept files (breakdown.ts reads /tmp/perf-PID.map).
+    ...(o.keep !== undefined ? ['--perf-basic-prof'] : []),
     '--require',
     'tsx/cjs',
     client,
@@ -174,7 +183,10 @@ async function pool<T, R>(items: T[], jobs: number, fn: (t: T) => Promise<R>): P
 export interface InstructionRow {
   scenario: string;
   variant: string;
+  /** Median over the processes. */
   perRoundTrip: number;
+  /** Each process's figure, ascending. */
+  each: number[];
   ratio: number;
   windows: [number, number];
   checks: string;
@@ -183,7 +195,7 @@ export interface InstructionRow {
 function checkOf(variant: string, r: JobResult, o: InstructionOptions): string {
   const problems: string[] = [];
   {
-    const total = o.warmup + 3 * o.n;
+    const total = o.warmup + 3 * o.n + 2 * SETTLE;
     const rep = r.report as {
       exported?: number;
       byKey?: Record<string, number>;
@@ -211,8 +223,16 @@ export async function runInstructions(o: InstructionOptions, log: (l: string) =>
   try {
     const jobs: Job[] = [];
     for (const scenario of o.only) {
-      for (const variant of o.variants) {
-        jobs.push({ scenario, variant, out: join(dir, `callgrind.out.${scenario}.${variant}`) });
+      for (let rep = 0; rep < o.repeat; rep++) {
+        for (const variant of o.variants) {
+          const suffix = rep === 0 ? '' : `.r${rep}`;
+          jobs.push({
+            scenario,
+            variant,
+            rep,
+            out: join(dir, `callgrind.out.${scenario}.${variant}${suffix}`),
+          });
+        }
       }
     }
     // The sampled reference last: the targets' variants first.
@@ -238,14 +258,17 @@ export async function runInstructions(o: InstructionOptions, log: (l: string) =>
   for (const scenario of o.only) {
     const per = new Map<string, InstructionRow>();
     for (const variant of o.variants) {
-      const r = results.find((x) => x.scenario === scenario && x.variant === variant)!;
+      const runs = results.filter((x) => x.scenario === scenario && x.variant === variant);
+      const each = runs.map((x) => (x.windows[1] - x.windows[0]) / o.n).sort((a, b) => a - b);
+      const r = runs[0];
       const row: InstructionRow = {
         scenario,
         variant,
-        perRoundTrip: (r.windows[1] - r.windows[0]) / o.n,
+        perRoundTrip: each[(each.length - 1) >> 1],
+        each,
         ratio: NaN,
         windows: r.windows,
-        checks: checkOf(variant, r, o),
+        checks: runs.map((x) => checkOf(variant, x, o)).find((c) => c !== 'ok') ?? 'ok',
       };
       per.set(variant, row);
       rows.push(row);
@@ -274,17 +297,18 @@ export function instructionsMarkdown(rows: InstructionRow[], o: InstructionOptio
     `- Date: ${new Date().toISOString()}; ${c[0]?.model.trim() ?? 'unknown'} x ${c.length}; Node ${process.version}; load ${loadavg()
       .map((x) => x.toFixed(2))
       .join(', ')}`,
-    `- Command: \`npm run bench -- --instructions --n ${o.n} --warmup ${o.warmup}\`; ${seconds.toFixed(0)} s`,
+    `- Command: \`npm run bench -- --instructions --n ${o.n} --warmup ${o.warmup} --repeat ${o.repeat}\`; ${seconds.toFixed(0)} s`,
     `- Each variant in its own client process under \`valgrind ${VALGRIND_FLAGS.join(' ')}\`, node ${NODE_FLAGS.join(' ')};`,
-    `  after ${o.warmup} round trips, two windows counted in the same process: per round trip = (window of ${2 * o.n} − window of ${o.n}) / ${o.n}.`,
+    `  after ${o.warmup} round trips, two windows counted in the same process: per round trip = (window of ${2 * o.n} − window of ${o.n}) / ${o.n};`,
+    `  ${o.repeat} processes per variant: the median, and each process's figure.`,
     '',
-    '| scenario | variant | instructions / round trip | ratio to raw | windows (N, 2N) | checks |',
+    '| scenario | variant | instructions / round trip (median) | ratio to raw | each process | checks |',
     '| --- | --- | ---: | ---: | --- | --- |',
   ];
   for (const r of rows) {
     lines.push(
       `| ${r.scenario} | ${r.variant}: ${LABELS[r.variant]} | ${Math.round(r.perRoundTrip).toLocaleString('en-US')} | ` +
-        `${r.ratio.toFixed(3)} | ${r.windows.map((t) => t.toLocaleString('en-US')).join(', ')} | ${r.checks} |`,
+        `${r.ratio.toFixed(3)} | ${r.each.map((t) => Math.round(t).toLocaleString('en-US')).join(', ')} | ${r.checks} |`,
     );
   }
   return lines.join('\n') + '\n';

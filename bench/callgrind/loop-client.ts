@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { writeSync } from 'node:fs';
 import { loadSockscopeOnly, makePipeline, unsampledContext, withInstrumentations } from '../lib/otel';
 import { RawClient, echoPeer, redisPeer } from '../lib/peers';
+import { SETTLE } from './settle';
 
 const VARIANTS = ['raw', 'none', 'unsampled', 'all'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -38,7 +39,8 @@ function callgrind(...flags: string[]): void {
     : spawnSync('callgrind_control', [...flags, String(process.pid)], { stdio: 'ignore', timeout: 300_000 });
   if (r.error !== undefined) throw r.error;
   if (r.status !== 0) throw new Error(`callgrind_control ${flag} exited with ${String(r.status)}`);
-  if (mark && flag !== '-i') writeSync(2, `=== window ${flag === '-z' ? 'start' : 'end'}\n`);
+  if ((mark || process.env.SOCKSCOPE_CG_TRACE === '1') && flag !== '-i')
+    writeSync(2, `=== window ${flag === '-z' ? 'start' : 'end'}\n`);
 }
 
 /**
@@ -60,9 +62,6 @@ function collect(): void {
 function fullGc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
-
-/** Round trips between the scavenge and the window, so that what the scavenge disturbs settles first. */
-const SETTLE = 1000;
 
 async function main(): Promise<void> {
   const [peerName, portArg, writes, variant, warmupArg, nArg, from] = process.argv.slice(2);
