@@ -18,7 +18,7 @@ import { loadSockscopeOnly, makePipeline, unsampledContext, withInstrumentations
 import { RawClient, echoPeer, redisPeer } from '../lib/peers';
 import { SETTLE } from './settle';
 
-const VARIANTS = ['raw', 'none', 'unsampled', 'all'] as const;
+const VARIANTS = ['raw', 'none', 'unsampled', 'all', 'ignored'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 /**
@@ -100,7 +100,10 @@ async function main(): Promise<void> {
   // at the root (its connection span sampled), the loop inside an unsampled parent for 'unsampled'.
   const pipe = makePipeline({ coverage: true });
   const exchanges = variant === 'none' ? 'none' : 'all';
-  await withInstrumentations({ sockscope: { exchanges } }, pipe.provider, async () => {
+  // 'ignored' (informative): sockscope enabled, this socket ignored by config: what the prototype
+  // wrappers and the registry lookup cost without a tap.
+  const ignore = variant === 'ignored' ? [{ host: peer.host, port: peer.port }] : undefined;
+  await withInstrumentations({ sockscope: { exchanges, ignore } }, pipe.provider, async () => {
     const c = await RawClient.connect(peer, asString);
     const inParent = variant === 'unsampled' ? unsampledContext(pipe.provider) : undefined;
     await loop(c, inParent?.ctx);
