@@ -133,17 +133,19 @@ interface JobResult extends Job {
 }
 
 /**
- * loop-client.ts and the bench helpers it imports, bundled into one CommonJS file next to it (its
- * paths are relative to its folder); packages stay external, loaded from node_modules as usual.
- * The client then runs on plain `node`: under `--require tsx/cjs` the windows counted tsx's
- * esbuild service reading its pipes and source-map bookkeeping, on wall-clock timers, so more in
- * a slower variant's windows. esbuild is tsx's own (no dependency of its own here).
+ * loop-client.ts and the bench helpers it imports, bundled into one CommonJS file (packages stay
+ * external, loaded from node_modules as usual; `__dirname` stays this folder, which the helpers'
+ * paths are relative to). The client then runs on plain `node`: under `--require tsx/cjs` the
+ * windows counted tsx's esbuild service reading its pipes and source-map bookkeeping, on
+ * wall-clock timers, so more in a slower variant's windows. esbuild is tsx's own.
  */
 function bundleClient(): string {
   const esbuild = require(require.resolve('esbuild', { paths: [require.resolve('tsx')] })) as {
     buildSync(o: Record<string, unknown>): unknown;
   };
-  const outfile = join(__dirname, '.loop-client.bundle.cjs');
+  const outDir = join(__dirname, '..', '..', 'node_modules', '.cache', 'sockscope-bench', 'callgrind');
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, `loop-client.${process.pid}.cjs`);
   esbuild.buildSync({
     entryPoints: [join(__dirname, 'loop-client.ts')],
     bundle: true,
@@ -151,6 +153,7 @@ function bundleClient(): string {
     format: 'cjs',
     packages: 'external',
     target: 'node18',
+    define: { __dirname: JSON.stringify(__dirname) },
     outfile,
     logLevel: 'error',
   });
