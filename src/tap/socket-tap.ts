@@ -1,3 +1,6 @@
+// The global `Buffer` is an accessor in Node 20 (a LoadGlobalIC and a getter call, ~180
+// instructions per use under callgrind); the module's export is a plain property.
+import { Buffer } from 'node:buffer';
 import {
   INVALID_TRACEID,
   TraceFlags,
@@ -86,6 +89,8 @@ export class SocketTap implements Sweepable {
   private metricsGroup: SocketGroup | undefined = undefined;
   private connCell: ConnectionCell | undefined = undefined;
   private readonly openedMs: number;
+  /** A member of the shared sweeper (it keeps this tap while sweep() returns true). */
+  private swept = false;
 
   constructor(
     private readonly settings: TapSettings,
@@ -218,7 +223,11 @@ export class SocketTap implements Sweepable {
       // A request the protocol answers with nothing (NATS PUB, MQTT QoS 0) ends when written.
       if (framed && kind === Requests.OneWayOnly && ex.responsesExpected === 0) this.finish(ex, undefined);
     }
-    if (fresh && this.open.length > 0) this.services.sweeper.add(this);
+    // Joined once, not at every exchange (a Set insertion per round trip): sweep() says when it leaves.
+    if (fresh && !this.swept && this.open.length > 0) {
+      this.swept = true;
+      this.services.sweeper.add(this);
+    }
   }
 
   /** A chunk the stream machinery hands to push(): processed before the app sees it. */
@@ -292,6 +301,12 @@ export class SocketTap implements Sweepable {
 
   private start(ctx: Context, now: number): Exchange {
     const s = this.settings;
+    // Framing only: with 'none', no capture running and no metrics, nothing about this exchange is
+    // emitted or judged whatever its context says; it is tracked for the connection's counts only,
+    // and the context is not read beyond identity (which pairs pipelined callers).
+    const plain = captureHook === undefined && !this.services.metrics.recording;
+    if (plain && s.exchanges === 'none')
+      return this.track(new Exchange(ctx, undefined, false, undefined, now));
     const parentSpan = trace.getSpan(ctx);
     let parent = parentSpan?.spanContext();
     // Decide from the parent's sampled flag before building anything (the flag is a bit test; the
@@ -300,6 +315,8 @@ export class SocketTap implements Sweepable {
       parent !== undefined &&
       (parent.traceFlags & TraceFlags.SAMPLED) === 0 &&
       parent.traceId !== INVALID_TRACEID;
+    // Unsampled and nothing capturing or counting: not traced, not emitted, not judged.
+    if (unsampled && plain) return this.track(new Exchange(ctx, parent, false, undefined, now));
     if (!unsampled && parent !== undefined && parent !== this.validParent) {
       // A loop under one request writes under the same SpanContext object: validate it once.
       if (isSpanContextValid(parent)) this.validParent = parent;
@@ -323,6 +340,10 @@ export class SocketTap implements Sweepable {
     if (ex.coveredBy !== undefined && s.exchanges === 'uncovered' && !captured) ex.emitSpan = false;
     if (captured && emit) captureHook?.exchangeStarted(ctx, now);
     if (ex.emitSpan && s.hashRequests) ex.hash = this.parser?.protocol === 'http' ? newHttpHash() : newHash();
+    return this.track(ex);
+  }
+
+  private track(ex: Exchange): Exchange {
     this.open.push(ex);
     return ex;
   }
@@ -381,6 +402,8 @@ export class SocketTap implements Sweepable {
 
   /** Shared sweeper: ends exchanges of unframed protocols after `exchangeIdleMs` of quiet. */
   sweep(now: number): boolean {
+    // False until it returns: the sweeper drops a member whose sweep() returned false or threw.
+    this.swept = false;
     if (this.closed) return false;
     const idle = this.settings.exchangeIdleMs;
     const framed = this.parser !== undefined && this.parser.framed;
@@ -393,7 +416,7 @@ export class SocketTap implements Sweepable {
       if (now - quietSince >= limit) this.finish(ex, undefined);
       else i++;
     }
-    return open.length > 0;
+    return (this.swept = open.length > 0);
   }
 
   // ---- close ------------------------------------------------------------------------------
@@ -408,6 +431,7 @@ export class SocketTap implements Sweepable {
     const hadOpen = open.some(unanswered);
     while (open.length > 0) this.finish(open[0], err ?? undefined);
     this.services.sweeper.delete(this);
+    this.swept = false;
     const cell = this.connCell;
     if (cell !== undefined) {
       this.connCell = undefined;
