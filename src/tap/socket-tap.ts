@@ -3,6 +3,7 @@
 import { Buffer } from 'node:buffer';
 import {
   INVALID_TRACEID,
+  ROOT_CONTEXT,
   TraceFlags,
   context,
   isSpanContextValid,
@@ -195,7 +196,10 @@ export class SocketTap implements Sweepable {
     }
 
     const framed = parser !== undefined && parser.framed;
-    const ctx = context.active();
+    // The writer's context parents an exchange span and pairs pipelined callers on a framed
+    // protocol. When no exchange can be emitted or judged, an unframed one needs neither: the
+    // lookup (the API's global registry, then AsyncLocalStorage) is skipped.
+    const ctx = !framed && this.untracedOnly() ? ROOT_CONTEXT : context.active();
     const open = this.open;
     let ex = open.length > 0 ? open[open.length - 1] : undefined;
     let fresh = false;
@@ -299,14 +303,19 @@ export class SocketTap implements Sweepable {
 
   // ---- exchanges --------------------------------------------------------------------------
 
+  /** With 'none', no capture running and no metrics: no exchange is emitted or judged, whatever its context. */
+  private untracedOnly(): boolean {
+    return (
+      this.settings.exchanges === 'none' && captureHook === undefined && !this.services.metrics.recording
+    );
+  }
+
   private start(ctx: Context, now: number): Exchange {
     const s = this.settings;
-    // Framing only: with 'none', no capture running and no metrics, nothing about this exchange is
-    // emitted or judged whatever its context says; it is tracked for the connection's counts only,
-    // and the context is not read beyond identity (which pairs pipelined callers).
+    // Framing only: nothing about this exchange can be emitted or judged; it is tracked for the
+    // connection's counts only, its context kept for identity (which pairs pipelined callers).
+    if (this.untracedOnly()) return this.track(new Exchange(ctx, undefined, false, undefined, now));
     const plain = captureHook === undefined && !this.services.metrics.recording;
-    if (plain && s.exchanges === 'none')
-      return this.track(new Exchange(ctx, undefined, false, undefined, now));
     const parentSpan = trace.getSpan(ctx);
     let parent = parentSpan?.spanContext();
     // Decide from the parent's sampled flag before building anything (the flag is a bit test; the
