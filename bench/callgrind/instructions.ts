@@ -129,6 +129,8 @@ interface Job {
 interface JobResult extends Job {
   /** Instructions counted in the window of N round trips and in the window of 2N. */
   windows: [number, number];
+  /** Of each window, what V8's compilers and garbage collector ran (callgrind_annotate, inclusive). */
+  v8: [number, number];
   report: Record<string, unknown>;
 }
 
@@ -158,6 +160,39 @@ function bundleClient(): string {
     logLevel: 'error',
   });
   return outfile;
+}
+
+/**
+ * Entry points of V8's compilers and collector, none of which calls another: a window that ran
+ * one of them (a function optimised for the first time in it, a tick-driven timer callback
+ * reaching its budget) counted work that is not the round trips'. The figure per round trip
+ * leaves them out, and the table shows how much there was.
+ */
+const V8_WORK = [
+  'v8::internal::Runtime_CompileOptimized(',
+  'v8::internal::Runtime_CompileLazy(',
+  'v8::internal::Runtime_InstallBaselineCode(',
+  'v8::internal::Runtime_BytecodeBudgetInterrupt',
+  'v8::internal::Heap::CollectGarbage(',
+  'v8::internal::IncrementalMarking::AdvanceAndFinalizeIfComplete(',
+  'v8::internal::IncrementalMarking::AdvanceOnAllocation(',
+];
+
+async function compilerAndGcOf(file: string): Promise<number> {
+  const { stdout } = await run(
+    'callgrind_annotate',
+    ['--inclusive=yes', '--threshold=100', '--auto=no', file],
+    {
+      maxBuffer: 1 << 28,
+      encoding: 'utf8',
+    },
+  );
+  let sum = 0;
+  for (const line of stdout.split('\n')) {
+    const m = /^\s*([\d,]+) \([^)]*\)\s+\?\?\?:(.*)$/.exec(line);
+    if (m !== null && V8_WORK.some((k) => m[2].startsWith(k))) sum += Number(m[1].replace(/,/g, ''));
+  }
+  return sum;
 }
 
 /** Total instructions (Ir) of a callgrind.out file: its `summary:` line. */
@@ -193,7 +228,8 @@ async function runJob(job: Job, o: InstructionOptions, echoPort: number): Promis
   });
   const last = stdout.trim().split('\n').pop() ?? '{}';
   const windows = WINDOWS.map((w) => totalOf(job.out + w)) as [number, number];
-  return { ...job, windows, report: JSON.parse(last) as Record<string, unknown> };
+  const v8 = await Promise.all(WINDOWS.map((w) => compilerAndGcOf(job.out + w)));
+  return { ...job, windows, v8: v8 as [number, number], report: JSON.parse(last) as Record<string, unknown> };
 }
 
 /** Runs jobs with at most `jobs` at once, in order of the list. */
@@ -217,6 +253,8 @@ export interface InstructionRow {
   perRoundTrip: number;
   /** Each process's figure, ascending. */
   each: number[];
+  /** The most any of its processes' windows spent in V8's compilers and GC, per round trip (left out). */
+  v8: number;
   ratio: number;
   windows: [number, number];
   checks: string;
@@ -291,13 +329,17 @@ export async function runInstructions(o: InstructionOptions, log: (l: string) =>
     const per = new Map<string, InstructionRow>();
     for (const variant of o.variants) {
       const runs = results.filter((x) => x.scenario === scenario && x.variant === variant);
-      const each = runs.map((x) => (x.windows[1] - x.windows[0]) / o.n).sort((a, b) => a - b);
+      const each = runs
+        .map((x) => (x.windows[1] - x.v8[1] - (x.windows[0] - x.v8[0])) / o.n)
+        .sort((a, b) => a - b);
+      const v8 = runs.map((x) => (x.v8[0] + x.v8[1]) / (3 * o.n));
       const r = runs[0];
       const row: InstructionRow = {
         scenario,
         variant,
         perRoundTrip: each[(each.length - 1) >> 1],
         each,
+        v8: Math.max(...v8),
         ratio: NaN,
         windows: r.windows,
         checks: runs.map((x) => checkOf(variant, x, o)).find((c) => c !== 'ok') ?? 'ok',
@@ -331,16 +373,18 @@ export function instructionsMarkdown(rows: InstructionRow[], o: InstructionOptio
       .join(', ')}`,
     `- Command: \`npm run bench -- --instructions --n ${o.n} --warmup ${o.warmup} --repeat ${o.repeat}\`; ${seconds.toFixed(0)} s`,
     `- Each variant in its own client process under \`valgrind ${VALGRIND_FLAGS.join(' ')}\`, node ${NODE_FLAGS.join(' ')};`,
-    `  after ${o.warmup} round trips, two windows counted in the same process: per round trip = (window of ${2 * o.n} − window of ${o.n}) / ${o.n};`,
+    `  after ${o.warmup} round trips, two windows counted in the same process: per round trip = (window of ${2 * o.n} − window of ${o.n}) / ${o.n},`,
+    `  each window less what V8's compilers and collector ran in it (column "V8 in windows": the most of any process, per round trip counted);`,
     `  ${o.repeat} processes per variant: the median, and each process's figure.`,
     '',
-    '| scenario | variant | instructions / round trip (median) | ratio to raw | each process | checks |',
-    '| --- | --- | ---: | ---: | --- | --- |',
+    '| scenario | variant | instructions / round trip (median) | ratio to raw | each process | V8 in windows | checks |',
+    '| --- | --- | ---: | ---: | --- | ---: | --- |',
   ];
   for (const r of rows) {
     lines.push(
       `| ${r.scenario} | ${r.variant}: ${LABELS[r.variant]} | ${Math.round(r.perRoundTrip).toLocaleString('en-US')} | ` +
-        `${r.ratio.toFixed(3)} | ${r.each.map((t) => Math.round(t).toLocaleString('en-US')).join(', ')} | ${r.checks} |`,
+        `${r.ratio.toFixed(3)} | ${r.each.map((t) => Math.round(t).toLocaleString('en-US')).join(', ')} | ` +
+        `${Math.round(r.v8).toLocaleString('en-US')} | ${r.checks} |`,
     );
   }
   return lines.join('\n') + '\n';
