@@ -93,7 +93,7 @@ function main(): void {
   const inclusive = !args.includes('--self');
   const top = Number(args[args.indexOf('--top') + 1] ?? 40) || 40;
   const n = args.includes('--n') ? Number(args[args.indexOf('--n') + 1]) : 1000;
-  const variants = ['raw', 'none', 'unsampled', 'all'].filter((v) =>
+  const variants = ['raw', 'none', 'unsampled', 'all', 'ignored', 'timer'].filter((v) =>
     existsSync(join(dir, `callgrind.out.${scenario}.${v}.2`)),
   );
   const per = new Map(variants.map((v) => [v, perRoundTrip(dir, scenario, v, n, inclusive)]));

@@ -18,7 +18,7 @@ import { loadSockscopeOnly, makePipeline, unsampledContext, withInstrumentations
 import { RawClient, echoPeer, redisPeer } from '../lib/peers';
 import { SETTLE } from './settle';
 
-const VARIANTS = ['raw', 'none', 'unsampled', 'all', 'ignored'] as const;
+const VARIANTS = ['raw', 'none', 'unsampled', 'all', 'ignored', 'timer'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 /**
@@ -86,7 +86,14 @@ async function main(): Promise<void> {
       }
     });
 
-  if (variant === 'raw') {
+  if (variant === 'raw' || variant === 'timer') {
+    // 'timer' (informative): raw, plus one unref'd timer re-armed every 250 ms as sockscope's idle
+    // sweeper does. A process with any timer running has Node's async-hook code see Timeout
+    // resources too, which made its property loads megamorphic (callgrind, breakdown.ts).
+    if (variant === 'timer') {
+      const tick = (): void => void setTimeout(tick, 250).unref();
+      tick();
+    }
     await withInstrumentations({}, undefined, async () => {
       const c = await RawClient.connect(peer, asString);
       await loop(c);
