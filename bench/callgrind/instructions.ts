@@ -353,7 +353,10 @@ export async function runInstructions(o: InstructionOptions, log: (l: string) =>
   }
   const md = instructionsMarkdown(rows, o, (Date.now() - started) / 1e3);
   process.stdout.write(`${md}\n`);
-  const publish = o.only.length === SCENARIOS.length && o.variants.length >= 4 && !o.source;
+  const publish =
+    o.only.length === SCENARIOS.length &&
+    ['raw', 'none', 'unsampled', 'all'].every((v) => o.variants.includes(v)) &&
+    !o.source;
   const outDir = publish ? join(__dirname, '..', 'results') : join(tmpdir(), 'sockscope-bench');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'instructions.md'), md);
