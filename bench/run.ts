@@ -3,7 +3,8 @@
  *
  *   --rounds N   interleaved rounds per scenario group (default 15, at least 1)
  *   --smoke      one short round of everything; prints the report, writes only to a temp file
- *   --only IDS   comma-separated groups: loop-redis, loop-echo, ioredis, ioredis-per20, churn, memory
+ *   --only IDS   comma-separated groups: loop-redis, loop-echo, loop-redis-string, loop-echo-string,
+ *                ioredis, ioredis-per20, churn, memory
  *   --source     measure src/ through tsx instead of src/ compiled by tsc (see lib/sockscope.ts)
  *   --instructions  instructions per round trip under callgrind instead (slow, not in CI; options in
  *                callgrind/instructions.ts)
@@ -138,6 +139,8 @@ async function main(): Promise<number> {
     const defs: GroupDef[] = [];
     if (want('loop-redis')) defs.push(loopGroup(redisPeer(), size.loop));
     if (want('loop-echo')) defs.push(loopGroup(echoP, size.loop));
+    if (want('loop-redis-string')) defs.push(loopGroup(redisPeer(), size.loop, true));
+    if (want('loop-echo-string')) defs.push(loopGroup(echoP, size.loop, true));
     if (want('ioredis')) defs.push(ioredisGroup(Redis, size.ioredis));
     if (want('ioredis-per20')) defs.push(ioredisGroup(Redis, size.ioredis, 20));
     if (want('churn')) defs.push(churnGroup(echoP, size.churn));

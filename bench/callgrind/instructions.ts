@@ -15,7 +15,7 @@
  * which is more than N round trips cost.
  *
  *   --n N          round trips in the first window (default 1000; the second counts 2N)
- *   --warmup N     round trips before them (default 3000)
+ *   --warmup N     round trips before them (default 12000)
  *   --jobs N       callgrind processes at once (default 2; counts do not depend on it)
  *   --only IDS     some of redis-buffer, redis-string, echo-buffer, echo-string
  *   --variants IDS some of raw, none, unsampled, all
@@ -35,6 +35,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadSockscope } from '../lib/sockscope';
 import { startEchoServer } from '../lib/peers';
+import { SETTLE } from './settle';
 
 const run = promisify(execFile);
 
@@ -45,16 +46,18 @@ export const NODE_FLAGS = [
   '--min-semi-space-size=64',
   '--no-memory-reducer',
 ];
-export const VALGRIND_FLAGS = ['--tool=callgrind', '--trace-children=no'];
+export const VALGRIND_FLAGS = ['--tool=callgrind', '--trace-children=no', '--instr-atstart=no'];
 /** Set by loop-client.ts's callgrind_control calls: the two windows' dumps. */
 const WINDOWS = ['.1', '.2'];
 const SCENARIOS = ['redis-buffer', 'redis-string', 'echo-buffer', 'echo-string'] as const;
-const VARIANTS = ['raw', 'none', 'unsampled', 'all'] as const;
+const VARIANTS = ['raw', 'none', 'unsampled', 'all', 'ignored', 'timer'] as const;
 const LABELS: Record<string, string> = {
   raw: '1 raw net.Socket, no instrumentation',
   none: "6 sockscope exchanges:'none'",
   unsampled: "5 sockscope 'all', unsampled parent",
   all: "2 sockscope 'all', sampled (reference)",
+  ignored: 'sockscope enabled, this socket ignored (informative: the wrappers alone)',
+  timer: "raw with one unref'd timer re-armed every 250 ms, like the idle sweeper (informative)",
 };
 
 export interface InstructionOptions {
@@ -65,17 +68,23 @@ export interface InstructionOptions {
   variants: string[];
   keep: string | undefined;
   source: boolean;
+  /** Processes per variant; the figure is their median (compiled code differs a little between processes). */
+  repeat: number;
+  /** The client, bundled to plain JS (set by runInstructions). */
+  clientBundle: string;
 }
 
 export function parseInstructionArgs(argv: string[]): InstructionOptions {
   const o: InstructionOptions = {
     n: 1000,
-    warmup: 3000,
+    warmup: 12000,
     jobs: 2,
     only: [...SCENARIOS],
-    variants: [...VARIANTS],
+    variants: ['raw', 'none', 'unsampled', 'all'],
     keep: undefined,
     source: false,
+    repeat: 3,
+    clientBundle: '',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -92,6 +101,7 @@ export function parseInstructionArgs(argv: string[]): InstructionOptions {
     else if (a === '--variants') o.variants = next().split(',');
     else if (a === '--keep') o.keep = next();
     else if (a === '--source') o.source = true;
+    else if (a === '--repeat') o.repeat = Number(next());
     else throw new Error(`unknown argument ${a} with --instructions`);
   }
   for (const s of o.only)
@@ -103,6 +113,7 @@ export function parseInstructionArgs(argv: string[]): InstructionOptions {
     ['--n', o.n],
     ['--warmup', o.warmup],
     ['--jobs', o.jobs],
+    ['--repeat', o.repeat],
   ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${k} needs a positive integer`);
   }
@@ -112,13 +123,77 @@ export function parseInstructionArgs(argv: string[]): InstructionOptions {
 interface Job {
   scenario: string;
   variant: string;
+  rep: number;
   out: string;
 }
 
 interface JobResult extends Job {
   /** Instructions counted in the window of N round trips and in the window of 2N. */
   windows: [number, number];
+  /** Of each window, what V8's compilers and garbage collector ran (callgrind_annotate, inclusive). */
+  v8: [number, number];
   report: Record<string, unknown>;
+}
+
+/**
+ * loop-client.ts and the bench helpers it imports, bundled into one CommonJS file (packages stay
+ * external, loaded from node_modules as usual; `__dirname` stays this folder, which the helpers'
+ * paths are relative to). The client then runs on plain `node`: under `--require tsx/cjs` the
+ * windows counted tsx's esbuild service reading its pipes and source-map bookkeeping, on
+ * wall-clock timers, so more in a slower variant's windows. esbuild is tsx's own.
+ */
+function bundleClient(): string {
+  const esbuild = require(require.resolve('esbuild', { paths: [require.resolve('tsx')] })) as {
+    buildSync(o: Record<string, unknown>): unknown;
+  };
+  const outDir = join(__dirname, '..', '..', 'node_modules', '.cache', 'sockscope-bench', 'callgrind');
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, `loop-client.${process.pid}.cjs`);
+  esbuild.buildSync({
+    entryPoints: [join(__dirname, 'loop-client.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    packages: 'external',
+    target: 'node18',
+    define: { __dirname: JSON.stringify(__dirname) },
+    outfile,
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+/**
+ * Entry points of V8's compilers and collector, none of which calls another: a window that ran
+ * one of them (a function optimised for the first time in it, a tick-driven timer callback
+ * reaching its budget) counted work that is not the round trips'. The figure per round trip
+ * leaves them out, and the table shows how much there was.
+ */
+const V8_WORK = [
+  'v8::internal::Runtime_CompileOptimized(',
+  'v8::internal::Runtime_CompileLazy(',
+  'v8::internal::Runtime_InstallBaselineCode(',
+  'v8::internal::Runtime_BytecodeBudgetInterrupt',
+  'v8::internal::Heap::CollectGarbage(',
+  'v8::internal::IncrementalMarking::AdvanceAndFinalizeIfComplete(',
+  'v8::internal::IncrementalMarking::AdvanceOnAllocation(',
+];
+
+async function compilerAndGcOf(file: string): Promise<number> {
+  const { stdout } = await run(
+    'callgrind_annotate',
+    ['--inclusive=yes', '--threshold=100', '--auto=no', file],
+    {
+      maxBuffer: 1 << 28,
+      encoding: 'utf8',
+    },
+  );
+  let sum = 0;
+  for (const line of stdout.split('\n')) {
+    const m = /^\s*([\d,]+) \([^)]*\)\s+\?\?\?:(.*)$/.exec(line);
+    if (m !== null && V8_WORK.some((k) => m[2].startsWith(k))) sum += Number(m[1].replace(/,/g, ''));
+  }
+  return sum;
 }
 
 /** Total instructions (Ir) of a callgrind.out file: its `summary:` line. */
@@ -130,14 +205,14 @@ export function totalOf(file: string): number {
 
 async function runJob(job: Job, o: InstructionOptions, echoPort: number): Promise<JobResult> {
   const [peer, writes] = job.scenario.split('-');
-  const client = join(__dirname, 'loop-client.ts');
+  const client = o.clientBundle;
   const args = [
     ...VALGRIND_FLAGS,
     `--callgrind-out-file=${job.out}`,
     process.execPath,
     ...NODE_FLAGS,
-    '--require',
-    'tsx/cjs',
+    // With --keep: name JIT code in the kept files (breakdown.ts reads /tmp/perf-PID.map).
+    ...(o.keep !== undefined ? ['--perf-basic-prof'] : []),
     client,
     peer,
     String(echoPort),
@@ -154,7 +229,8 @@ async function runJob(job: Job, o: InstructionOptions, echoPort: number): Promis
   });
   const last = stdout.trim().split('\n').pop() ?? '{}';
   const windows = WINDOWS.map((w) => totalOf(job.out + w)) as [number, number];
-  return { ...job, windows, report: JSON.parse(last) as Record<string, unknown> };
+  const v8 = await Promise.all(WINDOWS.map((w) => compilerAndGcOf(job.out + w)));
+  return { ...job, windows, v8: v8 as [number, number], report: JSON.parse(last) as Record<string, unknown> };
 }
 
 /** Runs jobs with at most `jobs` at once, in order of the list. */
@@ -174,7 +250,12 @@ async function pool<T, R>(items: T[], jobs: number, fn: (t: T) => Promise<R>): P
 export interface InstructionRow {
   scenario: string;
   variant: string;
+  /** Median over the processes. */
   perRoundTrip: number;
+  /** Each process's figure, ascending. */
+  each: number[];
+  /** The most any of its processes' windows spent in V8's compilers and GC, per round trip (left out). */
+  v8: number;
   ratio: number;
   windows: [number, number];
   checks: string;
@@ -183,7 +264,7 @@ export interface InstructionRow {
 function checkOf(variant: string, r: JobResult, o: InstructionOptions): string {
   const problems: string[] = [];
   {
-    const total = o.warmup + 3 * o.n;
+    const total = o.warmup + 3 * o.n + 2 * SETTLE;
     const rep = r.report as {
       exported?: number;
       byKey?: Record<string, number>;
@@ -191,7 +272,7 @@ function checkOf(variant: string, r: JobResult, o: InstructionOptions): string {
     };
     const exch = rep.byKey?.['sockscope|exchange'] ?? 0;
     const wantExch = variant === 'all' ? total : 0;
-    if (variant !== 'raw') {
+    if (variant !== 'raw' && variant !== 'ignored' && variant !== 'timer') {
       if (exch !== wantExch) problems.push(`exchange spans ${exch} (expected ${wantExch})`);
       if (rep.connectionExchanges !== total)
         problems.push(`sockscope.exchanges ${String(rep.connectionExchanges)} (expected ${total})`);
@@ -204,6 +285,7 @@ export async function runInstructions(o: InstructionOptions, log: (l: string) =>
   const started = Date.now();
   const mods = loadSockscope(o.source ? 'source' : 'build'); // compiles src/ once for every child
   log(`sockscope under test: ${mods.origin}`);
+  o.clientBundle = bundleClient();
   const dir = o.keep ?? mkdtempSync(join(tmpdir(), 'sockscope-callgrind-'));
   mkdirSync(dir, { recursive: true });
   const echo = await startEchoServer();
@@ -211,8 +293,16 @@ export async function runInstructions(o: InstructionOptions, log: (l: string) =>
   try {
     const jobs: Job[] = [];
     for (const scenario of o.only) {
-      for (const variant of o.variants) {
-        jobs.push({ scenario, variant, out: join(dir, `callgrind.out.${scenario}.${variant}`) });
+      for (let rep = 0; rep < o.repeat; rep++) {
+        for (const variant of o.variants) {
+          const suffix = rep === 0 ? '' : `.r${rep}`;
+          jobs.push({
+            scenario,
+            variant,
+            rep,
+            out: join(dir, `callgrind.out.${scenario}.${variant}${suffix}`),
+          });
+        }
       }
     }
     // The sampled reference last: the targets' variants first.
@@ -231,6 +321,7 @@ export async function runInstructions(o: InstructionOptions, log: (l: string) =>
     });
   } finally {
     await echo.stop();
+    rmSync(o.clientBundle, { force: true });
     if (o.keep === undefined) rmSync(dir, { recursive: true, force: true });
   }
 
@@ -238,14 +329,21 @@ export async function runInstructions(o: InstructionOptions, log: (l: string) =>
   for (const scenario of o.only) {
     const per = new Map<string, InstructionRow>();
     for (const variant of o.variants) {
-      const r = results.find((x) => x.scenario === scenario && x.variant === variant)!;
+      const runs = results.filter((x) => x.scenario === scenario && x.variant === variant);
+      const each = runs
+        .map((x) => (x.windows[1] - x.v8[1] - (x.windows[0] - x.v8[0])) / o.n)
+        .sort((a, b) => a - b);
+      const v8 = runs.map((x) => (x.v8[0] + x.v8[1]) / (3 * o.n));
+      const r = runs[0];
       const row: InstructionRow = {
         scenario,
         variant,
-        perRoundTrip: (r.windows[1] - r.windows[0]) / o.n,
+        perRoundTrip: each[(each.length - 1) >> 1],
+        each,
+        v8: Math.max(...v8),
         ratio: NaN,
         windows: r.windows,
-        checks: checkOf(variant, r, o),
+        checks: runs.map((x) => checkOf(variant, x, o)).find((c) => c !== 'ok') ?? 'ok',
       };
       per.set(variant, row);
       rows.push(row);
@@ -255,7 +353,10 @@ export async function runInstructions(o: InstructionOptions, log: (l: string) =>
   }
   const md = instructionsMarkdown(rows, o, (Date.now() - started) / 1e3);
   process.stdout.write(`${md}\n`);
-  const publish = o.only.length === SCENARIOS.length && o.variants.length === VARIANTS.length && !o.source;
+  const publish =
+    o.only.length === SCENARIOS.length &&
+    ['raw', 'none', 'unsampled', 'all'].every((v) => o.variants.includes(v)) &&
+    !o.source;
   const outDir = publish ? join(__dirname, '..', 'results') : join(tmpdir(), 'sockscope-bench');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'instructions.md'), md);
@@ -274,17 +375,20 @@ export function instructionsMarkdown(rows: InstructionRow[], o: InstructionOptio
     `- Date: ${new Date().toISOString()}; ${c[0]?.model.trim() ?? 'unknown'} x ${c.length}; Node ${process.version}; load ${loadavg()
       .map((x) => x.toFixed(2))
       .join(', ')}`,
-    `- Command: \`npm run bench -- --instructions --n ${o.n} --warmup ${o.warmup}\`; ${seconds.toFixed(0)} s`,
+    `- Command: \`npm run bench -- --instructions --n ${o.n} --warmup ${o.warmup} --repeat ${o.repeat}\`; ${seconds.toFixed(0)} s`,
     `- Each variant in its own client process under \`valgrind ${VALGRIND_FLAGS.join(' ')}\`, node ${NODE_FLAGS.join(' ')};`,
-    `  after ${o.warmup} round trips, two windows counted in the same process: per round trip = (window of ${2 * o.n} − window of ${o.n}) / ${o.n}.`,
+    `  after ${o.warmup} round trips, two windows counted in the same process: per round trip = (window of ${2 * o.n} − window of ${o.n}) / ${o.n},`,
+    `  each window less what V8's compilers and collector ran in it (column "V8 in windows": the most of any process, per round trip counted);`,
+    `  ${o.repeat} processes per variant: the median, and each process's figure.`,
     '',
-    '| scenario | variant | instructions / round trip | ratio to raw | windows (N, 2N) | checks |',
-    '| --- | --- | ---: | ---: | --- | --- |',
+    '| scenario | variant | instructions / round trip (median) | ratio to raw | each process | V8 in windows | checks |',
+    '| --- | --- | ---: | ---: | --- | ---: | --- |',
   ];
   for (const r of rows) {
     lines.push(
       `| ${r.scenario} | ${r.variant}: ${LABELS[r.variant]} | ${Math.round(r.perRoundTrip).toLocaleString('en-US')} | ` +
-        `${r.ratio.toFixed(3)} | ${r.windows.map((t) => t.toLocaleString('en-US')).join(', ')} | ${r.checks} |`,
+        `${r.ratio.toFixed(3)} | ${r.each.map((t) => Math.round(t).toLocaleString('en-US')).join(', ')} | ` +
+        `${Math.round(r.v8).toLocaleString('en-US')} | ${r.checks} |`,
     );
   }
   return lines.join('\n') + '\n';

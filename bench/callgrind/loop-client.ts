@@ -12,39 +12,55 @@
  * Prints one JSON line of checks on stdout. Loads the sockscope the parent compiled (no build here).
  */
 import { ROOT_CONTEXT, context } from '@opentelemetry/api';
-import { execFile } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { writeSync } from 'node:fs';
 import { loadSockscopeOnly, makePipeline, unsampledContext, withInstrumentations } from '../lib/otel';
 import { RawClient, echoPeer, redisPeer } from '../lib/peers';
+import { SETTLE } from './settle';
 
-const VARIANTS = ['raw', 'none', 'unsampled', 'all'] as const;
+const VARIANTS = ['raw', 'none', 'unsampled', 'all', 'ignored', 'timer'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 /**
- * Asks callgrind (which runs this process) to zero or dump its counters. callgrind reads the
- * request only while the process runs code, so a slow timer keeps the event loop turning meanwhile.
+ * Asks callgrind (which runs this process) to zero or dump its counters, synchronously:
+ * `spawnSync` waits in C++ while callgrind_control runs (vgdb reaches the waiting process through
+ * ptrace), so no JS runs meanwhile. The asynchronous `execFile` this replaced ran the child's
+ * pipes and exit through Node's stream and async-hook functions, with other kinds of stream and
+ * resource than the loop's: `onwrite`, `writeOrBuffer`, `callbackTrampoline`, `emitInitScript`
+ * were deoptimised ("wrong map", raw too) and each window counted TurboFan compiling them again
+ * (--trace-deopt showed it). With SOCKSCOPE_CG_MARK=1 (outside valgrind, to check the windows with
+ * --trace-opt --trace-deopt --trace-gc) it runs `true` the same way and marks the window on stderr.
  */
-function callgrind(flag: '-z' | '-d'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const tick = setInterval(() => undefined, 200);
-    execFile('callgrind_control', [flag, String(process.pid)], (e) => {
-      clearInterval(tick);
-      if (e) reject(e);
-      else resolve();
-    });
-  });
+function callgrind(...flags: string[]): void {
+  const flag = flags[0];
+  const mark = process.env.SOCKSCOPE_CG_MARK === '1';
+  const r = mark
+    ? spawnSync('true', [], { stdio: 'ignore' })
+    : spawnSync('callgrind_control', [...flags, String(process.pid)], { stdio: 'ignore', timeout: 300_000 });
+  if (r.error !== undefined) throw r.error;
+  if (r.status !== 0) throw new Error(`callgrind_control ${flag} exited with ${String(r.status)}`);
+  if ((mark || process.env.SOCKSCOPE_CG_TRACE === '1') && flag !== '-i')
+    writeSync(2, `=== window ${flag === '-z' ? 'start' : 'end'}\n`);
 }
 
 /**
- * A scavenge before each window, outside it, with a young generation large enough for a window's
- * garbage (--min-semi-space-size): no scavenge falls into one window but not the other (one costs
- * more than a thousand round trips differ by). Not a full GC: that throws optimised code away, and
- * the window would count V8 compiling it again. Garbage collection is left out of the count; what
- * drives it, bytes allocated per round trip, is measured by allocations.ts.
+ * A scavenge before each window, outside it, with a young generation large enough for the garbage
+ * of the settling round trips and the window (--min-semi-space-size): no scavenge falls into one
+ * window but not the other. Not a full GC: that throws optimised code away.
  */
 function collect(): void {
   const gc = (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc;
   if (gc === undefined) throw new Error('run with --expose-gc');
   gc({ type: 'minor' });
+}
+
+/**
+ * One full GC before the warm-up: start-up leaves a major GC due (incremental marking started by
+ * module loading), and without this it fell into the second window (about 75,000 instructions per
+ * round trip of incremental marking, in that window only).
+ */
+function fullGc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
 }
 
 async function main(): Promise<void> {
@@ -56,16 +72,28 @@ async function main(): Promise<void> {
   if (!VARIANTS.includes(variant as Variant)) throw new Error(`unknown variant ${variant}`);
   const loop = async (c: RawClient, ctx = ROOT_CONTEXT) =>
     context.with(ctx, async () => {
+      fullGc();
       await c.loop(warmup);
+      // The parent starts valgrind with --instr-atstart=no: start-up and the warm-up run without
+      // callgrind's instrumentation (several times faster); from here on it counts.
+      callgrind('-i', 'on');
       for (const rounds of [n, 2 * n]) {
         collect();
-        await callgrind('-z');
+        await c.loop(SETTLE);
+        callgrind('-z');
         await c.loop(rounds);
-        await callgrind('-d');
+        callgrind('-d');
       }
     });
 
-  if (variant === 'raw') {
+  if (variant === 'raw' || variant === 'timer') {
+    // 'timer' (informative): raw, plus one unref'd timer re-armed every 250 ms as sockscope's idle
+    // sweeper does. A process with any timer running has Node's async-hook code see Timeout
+    // resources too, which made its property loads megamorphic (callgrind, breakdown.ts).
+    if (variant === 'timer') {
+      const tick = (): void => void setTimeout(tick, 250).unref();
+      tick();
+    }
     await withInstrumentations({}, undefined, async () => {
       const c = await RawClient.connect(peer, asString);
       await loop(c);
@@ -79,7 +107,10 @@ async function main(): Promise<void> {
   // at the root (its connection span sampled), the loop inside an unsampled parent for 'unsampled'.
   const pipe = makePipeline({ coverage: true });
   const exchanges = variant === 'none' ? 'none' : 'all';
-  await withInstrumentations({ sockscope: { exchanges } }, pipe.provider, async () => {
+  // 'ignored' (informative): sockscope enabled, this socket ignored by config: what the prototype
+  // wrappers and the registry lookup cost without a tap.
+  const ignore = variant === 'ignored' ? [{ host: peer.host, port: peer.port }] : undefined;
+  await withInstrumentations({ sockscope: { exchanges, ignore } }, pipe.provider, async () => {
     const c = await RawClient.connect(peer, asString);
     const inParent = variant === 'unsampled' ? unsampledContext(pipe.provider) : undefined;
     await loop(c, inParent?.ctx);

@@ -73,8 +73,15 @@ export function judge(groups: GroupStats[], memory: MemoryRun[]): Target[] {
   const byId = new Map(groups.map((g) => [g.id, g]));
   const control = (gid: string) => v(byId.get(gid), 'control')?.cpuRatio;
   const user = (x: VariantStats) => `user-CPU ratio ${f3(x.userRatio)}`;
-  for (const peer of ['redis', 'echo']) {
-    const g = byId.get(`loop-${peer}`);
+  for (const [peer, suffix] of [
+    ['redis', ''],
+    ['echo', ''],
+    ['redis', '-string'],
+    ['echo', '-string'],
+  ] as const) {
+    const gid = `loop-${peer}${suffix}`;
+    const g = byId.get(gid);
+    const which = suffix === '' ? peer : `${peer}, string writes`;
     const raw = v(g, 'raw');
     const floor = v(g, 'floor');
     const all = v(g, 'all');
@@ -83,42 +90,42 @@ export function judge(groups: GroupStats[], memory: MemoryRun[]): Target[] {
     if (raw && floor && all) {
       const m = all.cpuNs / floor.cpuNs;
       out.push({
-        id: `2v3-${peer}`,
+        id: `2v3-${peer}${suffix}`,
         scenario: '2 vs 3',
-        what: `sockscope 'all' per exchange vs the bare-span floor (${peer})`,
+        what: `sockscope 'all' per exchange vs the bare-span floor (${which})`,
         formula: 'CPU(all) / CPU(floor)',
         measured: m,
         limit: 1.3,
         met: m <= 1.3,
         note: `overhead over raw: sockscope ${us(all.cpuNs - raw.cpuNs)} µs vs floor ${us(floor.cpuNs - raw.cpuNs)} µs (${f2(overheadRatio(all, floor, raw))}x); profile: sockscope and the SDK work it causes ${us(all.attributedNs)} µs; best-round ${f3(all.cpuNsMin / floor.cpuNsMin)}; user-CPU ratio ${f3(all.userNs / floor.userNs)}; wall ${f3(all.wallNs / floor.wallNs)}`,
-        control: control(`loop-${peer}`),
+        control: control(gid),
       });
     }
     if (raw && uns) {
       out.push({
-        id: `5-${peer}`,
+        id: `5-${peer}${suffix}`,
         scenario: '5',
-        what: `unsampled parent, sockscope 'all', vs raw (${peer})`,
+        what: `unsampled parent, sockscope 'all', vs raw (${which})`,
         formula: 'CPU(unsampled) / CPU(raw)',
         measured: uns.cpuRatio,
         limit: 1.05,
         met: uns.cpuRatio <= 1.05,
         note: `paired ${f3(uns.pairedCpuRatio)}, best-round ${f3(uns.bestCpuRatio)}; ${user(uns)}; +${us(uns.cpuNs - raw.cpuNs)} µs per round trip; profile: sockscope ${us(uns.attributedNs)} µs per round trip; wall ${f3(uns.wallRatio)}`,
-        control: control(`loop-${peer}`),
+        control: control(gid),
         profiled: (raw.cpuNs + uns.attributedNs) / raw.cpuNs,
       });
     }
     if (raw && none) {
       out.push({
-        id: `6-${peer}`,
+        id: `6-${peer}${suffix}`,
         scenario: '6',
-        what: `exchanges:'none' vs raw (${peer})`,
+        what: `exchanges:'none' vs raw (${which})`,
         formula: 'CPU(none) / CPU(raw)',
         measured: none.cpuRatio,
         limit: 1.02,
         met: none.cpuRatio <= 1.02,
         note: `paired ${f3(none.pairedCpuRatio)}, best-round ${f3(none.bestCpuRatio)}; ${user(none)}; +${us(none.cpuNs - raw.cpuNs)} µs per round trip; profile: sockscope ${us(none.attributedNs)} µs per round trip; wall ${f3(none.wallRatio)}`,
-        control: control(`loop-${peer}`),
+        control: control(gid),
         profiled: (raw.cpuNs + none.attributedNs) / raw.cpuNs,
       });
     }

@@ -28,8 +28,8 @@ export interface LoopSizes {
 
 const SCOPE = 'sockscope';
 
-async function rawBlock(peer: Peer, s: LoopSizes): Promise<Sample> {
-  const client = await RawClient.connect(peer);
+async function rawBlock(peer: Peer, s: LoopSizes, asString = false): Promise<Sample> {
+  const client = await RawClient.connect(peer, asString);
   await client.loop(s.warmup);
   const sample = await measure(s.ops, () => client.loop(s.ops));
   await client.close();
@@ -42,11 +42,12 @@ async function sockscopeBlock(
   s: LoopSizes,
   exchanges: 'all' | 'none',
   unsampled: boolean,
+  asString = false,
 ): Promise<BlockResult> {
   // With its coverage processor, as `sockscope/register` sets it up: its cost is sockscope's.
   const pipe = makePipeline({ coverage: true });
   const sample = await withInstrumentations({ sockscope: { exchanges } }, pipe.provider, async () => {
-    const client = await RawClient.connect(peer); // connected at the root: its span is sampled
+    const client = await RawClient.connect(peer, asString); // connected at the root: its span is sampled
     const inParent = unsampled ? unsampledContext(pipe.provider) : undefined;
     const ctx = inParent?.ctx ?? ROOT_CONTEXT;
     const result = await context.with(ctx, async () => {
@@ -125,48 +126,57 @@ async function floorBlock(peer: Peer, s: LoopSizes): Promise<BlockResult> {
   };
 }
 
-export function loopGroup(peer: Peer, s: LoopSizes): GroupDef {
+/**
+ * The loop group of one peer. `asString`: the request written as a latin1 string, as ioredis
+ * writes (the groups `loop-redis-string` and `loop-echo-string`: raw, unsampled, none and the
+ * control only, the variants issue 18's targets name).
+ */
+export function loopGroup(peer: Peer, s: LoopSizes, asString = false): GroupDef {
   const name = peer.name === 'redis' ? 'Redis PING' : 'echo child';
+  const rawVariant = (id: string, label: string) => ({
+    id,
+    label,
+    run: async () => ({
+      sample: await withInstrumentations({}, undefined, () => rawBlock(peer, s, asString)),
+      checks: [check('no instrumentation enabled', true, 'prototype pristine')],
+      dropped: 0,
+      spans: {},
+      totalOps: s.ops + s.warmup,
+    }),
+  });
+  const raw = rawVariant('raw', '1 raw net.Socket, no instrumentation');
+  const control = rawVariant('control', "1' raw again (A/A control: this run's own noise)");
+  const unsampled = {
+    id: 'unsampled',
+    label: "5 sockscope 'all', unsampled parent",
+    run: () => sockscopeBlock(peer, s, 'all', true, asString),
+  };
+  const none = {
+    id: 'none',
+    label: "6 sockscope exchanges:'none'",
+    run: () => sockscopeBlock(peer, s, 'none', false, asString),
+  };
+  if (asString) {
+    return {
+      id: `loop-${peer.name}-string`,
+      title: `Request loop, ${name}, string writes (scenarios 1, 5, 6)`,
+      unit: 'round trip',
+      baseline: 'raw',
+      variants: [raw, control, unsampled, none],
+    };
+  }
   return {
     id: `loop-${peer.name}`,
     title: `Request loop, ${name} (scenarios 1, 2, 3, 5, 6)`,
     unit: 'round trip',
     baseline: 'raw',
     variants: [
-      {
-        id: 'raw',
-        label: '1 raw net.Socket, no instrumentation',
-        run: async () => ({
-          sample: await withInstrumentations({}, undefined, () => rawBlock(peer, s)),
-          checks: [check('no instrumentation enabled', true, 'prototype pristine')],
-          dropped: 0,
-          spans: {},
-          totalOps: s.ops + s.warmup,
-        }),
-      },
+      raw,
       { id: 'floor', label: '3 floor: bare SDK span per round trip', run: () => floorBlock(peer, s) },
-      {
-        id: 'control',
-        label: "1' raw again (A/A control: this run's own noise)",
-        run: async () => ({
-          sample: await withInstrumentations({}, undefined, () => rawBlock(peer, s)),
-          checks: [check('no instrumentation enabled', true, 'prototype pristine')],
-          dropped: 0,
-          spans: {},
-          totalOps: s.ops + s.warmup,
-        }),
-      },
+      control,
       { id: 'all', label: "2 sockscope exchanges:'all'", run: () => sockscopeBlock(peer, s, 'all', false) },
-      {
-        id: 'unsampled',
-        label: "5 sockscope 'all', unsampled parent",
-        run: () => sockscopeBlock(peer, s, 'all', true),
-      },
-      {
-        id: 'none',
-        label: "6 sockscope exchanges:'none'",
-        run: () => sockscopeBlock(peer, s, 'none', false),
-      },
+      unsampled,
+      none,
     ],
   };
 }

@@ -20,6 +20,8 @@ import { CR, isAlpha, isDigit, LF, upper } from './bytes';
 
 const MAX_DEPTH = 32;
 const MAX_NAME = 32;
+/** Chunks up to this many bytes are remembered for CommandReader's repeat check. */
+const REPEAT_MAX = 64;
 
 function detect(input: DetectInput): boolean {
   // `*<n>\r\n$<len>\r\n<letter>`: an array of bulk strings whose first starts with a letter.
@@ -137,26 +139,50 @@ class CommandReader {
   private inlineInWord = true;
   broken = false;
 
-  /** Calls `done(name, argc)` for each complete command. Returns false if the stream is not RESP. */
+  /**
+   * The last chunk, when it held exactly one whole command (read from state 0 back to state 0), and
+   * what it reported: the same bytes again from state 0 report the same without being read (a
+   * client repeating a command, PING or a polled GET, writes the same bytes each time).
+   */
+  private readonly repeat = Buffer.alloc(REPEAT_MAX);
+  private repeatLen = 0;
+  private repeatName: string | undefined = undefined;
+  private repeatArgc = 0;
+
+  /**
+   * Calls `done(name, argc)` for each complete command. Returns false if the stream is not RESP.
+   * The state, the number being read and the bytes to skip live in locals during the loop.
+   */
   feed(chunk: Buffer, done: (name: string | undefined, argc: number) => void): boolean {
     const len = chunk.length;
+    if (this.state === 0 && len > 0 && len === this.repeatLen && this.repeats(chunk, len)) {
+      done(this.repeatName, this.repeatArgc);
+      return true;
+    }
+    const fromStart = this.state === 0;
+    let commands = 0;
+    let lastName: string | undefined = undefined;
+    let lastArgc = 0;
+    let state = this.state;
+    let num = this.num;
+    let skip = this.skip;
     let i = 0;
     while (i < len) {
       const c = chunk[i];
-      switch (this.state) {
+      switch (state) {
         case 0:
           this.nameLen = 0;
           this.subLen = 0;
           this.nameBad = false;
           this.index = 0;
           if (c === 0x2a) {
-            this.state = 1;
-            this.num = 0;
+            state = 1;
+            num = 0;
             i++;
           } else if (c === CR || c === LF) {
             i++; // stray blank line between inline commands
           } else {
-            this.state = 6;
+            state = 6;
             this.inlineInWord = false;
           }
           break;
@@ -164,56 +190,62 @@ class CommandReader {
         case 3:
           i++;
           if (isDigit(c)) {
-            this.num = this.num * 10 + (c - 0x30);
-            if (this.num > 0x7fffffff) return this.fail();
+            num = num * 10 + (c - 0x30);
+            if (num > 0x7fffffff) return this.fail();
           } else if (c === CR) {
             // wait for LF
           } else if (c === LF) {
-            if (this.state === 1) {
-              this.elements = this.num;
-              if (this.elements === 0) {
-                this.state = 0;
+            if (state === 1) {
+              this.elements = num;
+              if (num === 0) {
+                state = 0;
                 break;
               }
-              this.state = 2;
+              state = 2;
             } else {
-              this.skip = this.num;
-              this.state = 4;
+              skip = num;
+              state = 4;
             }
           } else return this.fail();
           break;
         case 2:
           if (c !== 0x24) return this.fail();
-          this.num = 0;
-          this.state = 3;
+          num = 0;
+          state = 3;
           i++;
           break;
         case 4: {
-          const n = Math.min(this.skip, len - i);
+          const n = Math.min(skip, len - i);
           if (this.index === 0) {
             for (let k = 0; k < n; k++) this.nameByte(chunk[i + k]);
           } else if (this.index === 1) {
             for (let k = 0; k < n && this.subLen < this.sub.length; k++)
               this.sub[this.subLen++] = upper(chunk[i + k]);
           }
-          this.skip -= n;
+          skip -= n;
           i += n;
-          if (this.skip === 0) {
-            this.state = 5;
-            this.skip = 2;
+          if (skip === 0) {
+            state = 5;
+            skip = 2;
           }
           break;
         }
         case 5:
           i++;
-          if (--this.skip === 0) {
+          if (--skip === 0) {
             this.index++;
             if (this.index >= this.elements) {
+              state = 0;
               this.state = 0;
-              done(this.nameText(), this.elements);
+              this.num = num;
+              this.skip = 0;
+              lastName = this.nameText();
+              lastArgc = this.elements;
+              commands++;
+              done(lastName, lastArgc);
             } else {
-              this.num = 0;
-              this.state = 2;
+              num = 0;
+              state = 2;
             }
           }
           break;
@@ -221,8 +253,14 @@ class CommandReader {
           // Inline command: words separated by spaces; the first names it.
           i++;
           if (c === LF) {
+            state = 0;
             this.state = 0;
-            done(this.nameText(), this.index);
+            this.num = num;
+            this.skip = skip;
+            lastName = this.nameText();
+            lastArgc = this.index;
+            commands++;
+            done(lastName, lastArgc);
           } else if (c === 0x20 || c === CR || c === 0x09) {
             this.inlineInWord = false;
           } else {
@@ -235,6 +273,21 @@ class CommandReader {
           break;
       }
     }
+    this.state = state;
+    this.num = num;
+    this.skip = skip;
+    if (fromStart && state === 0 && commands === 1 && len <= REPEAT_MAX) {
+      chunk.copy(this.repeat, 0, 0, len);
+      this.repeatLen = len;
+      this.repeatName = lastName;
+      this.repeatArgc = lastArgc;
+    } else this.repeatLen = 0;
+    return true;
+  }
+
+  private repeats(chunk: Buffer, len: number): boolean {
+    const r = this.repeat;
+    for (let k = 0; k < len; k++) if (chunk[k] !== r[k]) return false;
     return true;
   }
 
@@ -299,6 +352,22 @@ class ReplyReader {
   /** `done(topType)` at each complete top-level value. */
   feed(chunk: Buffer, done: (topType: number) => void): boolean {
     const len = chunk.length;
+    // The commonest reply, a whole simple string in one chunk (`+OK\r\n`, `+PONG\r\n`, `+QUEUED\r\n`):
+    // one scan for its only LF instead of the byte-by-byte machine (which keeps nothing of it).
+    if (this.state === 0 && this.depth === 0 && len > 2 && chunk[0] === 0x2b && chunk[len - 1] === LF) {
+      let k = 1;
+      while (chunk[k] !== LF) k++;
+      if (k === len - 1) {
+        this.type = 0x2b;
+        this.topType = 0x2b;
+        this.wordLen = 0;
+        this.thirdNum = -1;
+        this.childIndex = 0;
+        this.capture = false;
+        done(0x2b);
+        return true;
+      }
+    }
     let i = 0;
     while (i < len) {
       const c = chunk[i];

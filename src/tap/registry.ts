@@ -119,14 +119,29 @@ export class TapRegistry {
       if (wanted) tap.connSpan = startConnectionSpan(this.services.tracer(), ctx, peer, nowMs());
     }
     tap.watchConnect(socket.encrypted === true);
+    this.forget(socket);
     this.taps.set(socket, tap);
     this.live.add(tap);
   }
 
+  /**
+   * The last socket tapOf() found a tap for, and that tap: a loop on one socket skips the WeakMap
+   * lookup on every write and read. Cleared when that socket closes or fails, so it holds no
+   * closed socket.
+   */
+  private lastSocket: object | undefined = undefined;
+  private lastTap: SocketTap | undefined = undefined;
+
   /** The tap of a socket, classifying sockets first seen after enable() on their first bytes. */
   tapOf(socket: SocketLike): SocketTap | undefined {
+    if (socket === this.lastSocket) return this.lastTap;
     const entry = this.taps.get(socket);
-    if (entry !== undefined) return entry === IGNORED ? undefined : entry;
+    if (entry !== undefined) {
+      if (entry === IGNORED) return undefined;
+      this.lastSocket = socket;
+      this.lastTap = entry;
+      return entry;
+    }
     if (socket.connecting) return undefined; // not ours, still connecting: decide once connected
     // Only client sockets with a remote TCP address: not server-side sockets, not stdio pipes,
     // TTYs, child-process stdio or IPC channels (their remoteAddress is undefined).
@@ -158,7 +173,14 @@ export class TapRegistry {
     return entry instanceof SocketTap ? entry : undefined;
   }
 
+  private forget(socket: object): void {
+    if (socket !== this.lastSocket) return;
+    this.lastSocket = undefined;
+    this.lastTap = undefined;
+  }
+
   onClose(socket: SocketLike, err: unknown): void {
+    this.forget(socket);
     const entry = this.taps.get(socket);
     if (entry === undefined) return;
     this.taps.delete(socket);
@@ -177,6 +199,8 @@ export class TapRegistry {
       }
     }
     this.live.clear();
+    this.lastSocket = undefined;
+    this.lastTap = undefined;
     this.services.sweeper.stop();
   }
 
@@ -184,6 +208,7 @@ export class TapRegistry {
   fail(socket: SocketLike | undefined, e: unknown): void {
     this.failures.report(e);
     if (socket === undefined) return;
+    this.forget(socket);
     const entry = this.taps.get(socket);
     this.taps.set(socket, IGNORED);
     if (entry instanceof SocketTap) {

@@ -13,7 +13,7 @@ const IDLE_TICKS = 8;
 
 export class Sweeper {
   private readonly members = new Set<Sweepable>();
-  /** The pending tick's timer; undefined once stopped. */
+  /** The running interval; undefined once stopped. */
   private timer: NodeJS.Timeout | undefined;
   private idleTicks = 0;
 
@@ -29,24 +29,26 @@ export class Sweeper {
     if (this.timer === undefined) this.schedule();
   }
 
-  // A timeout re-armed per tick rather than an interval: stopping from inside a tick then needs
-  // no clearInterval of the running timer (which node:test's mock timers on Node 20 ignore).
+  // One interval, not a timeout re-armed per tick: a Timeout created inside a timer callback is an
+  // async resource triggered by a Timeout, and once Node's async-hook init code (AsyncLocalStorage's
+  // propagation, promiseInitHook) had seen those, its property loads went megamorphic for every
+  // promise in the process: about 1,200 instructions per Redis round trip under callgrind
+  // (docs/performance.md). A stopped interval is inert even if its clearInterval is not honoured
+  // (node:test's mock timers on Node 20 ignore one made from inside its own callback).
   private schedule(): void {
-    this.timer = setTimeout(this.onTimer, this.intervalMs);
-    this.timer.unref();
+    const timer = setInterval(() => {
+      if (this.timer === timer) this.tick();
+    }, this.intervalMs);
+    timer.unref();
+    this.timer = timer;
   }
-
-  private readonly onTimer = (): void => {
-    this.tick();
-    if (this.timer !== undefined) this.schedule();
-  };
 
   delete(s: Sweepable): void {
     this.members.delete(s);
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
   }
 

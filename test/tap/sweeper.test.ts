@@ -14,7 +14,7 @@ function member(rounds: number): Sweepable & { swept: number[] } {
 }
 
 test('the sweeper sweeps members until they are done, then stops its timer after a few idle ticks', (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
+  t.mock.timers.enable({ apis: ['setInterval'] });
   let clock = 1000;
   const tick = (ms: number) => {
     clock += ms;
@@ -48,7 +48,7 @@ test('the sweeper sweeps members until they are done, then stops its timer after
 });
 
 test('a member that throws is dropped and the others are still swept', (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
+  t.mock.timers.enable({ apis: ['setInterval'] });
   const sweeper = new Sweeper(10, () => 0);
   const bad: Sweepable = {
     sweep() {
