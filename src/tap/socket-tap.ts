@@ -337,7 +337,6 @@ export class SocketTap implements Sweepable {
     // Framing only: nothing about this exchange can be emitted or judged; it is tracked for the
     // connection's counts only, its context kept for identity (which pairs pipelined callers).
     if (this.untracedOnly()) return this.track(new Exchange(ctx, undefined, false, undefined, now));
-    const plain = captureHook === undefined && !this.services.metrics.recording;
     const parentSpan = trace.getSpan(ctx);
     let parent = parentSpan?.spanContext();
     // Decide from the parent's sampled flag before building anything (the flag is a bit test; the
@@ -346,8 +345,10 @@ export class SocketTap implements Sweepable {
       parent !== undefined &&
       (parent.traceFlags & TraceFlags.SAMPLED) === 0 &&
       parent.traceId !== INVALID_TRACEID;
-    // Unsampled and nothing capturing or counting: not traced, not emitted, not judged.
-    if (unsampled && plain) return this.track(new Exchange(ctx, parent, false, undefined, now));
+    // Unsampled and no capture running: not traced, not emitted, not judged (metrics count it with
+    // its coverage unknown, as below: an unsampled exchange is never judged).
+    if (unsampled && captureHook === undefined)
+      return this.track(new Exchange(ctx, parent, false, undefined, now));
     if (!unsampled && parent !== undefined && parent !== this.validParent) {
       // A loop under one request writes under the same SpanContext object: validate it once.
       if (isSpanContextValid(parent)) this.validParent = parent;
