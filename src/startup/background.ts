@@ -30,17 +30,23 @@ function noRef(this: unknown): unknown {
   return this;
 }
 
+function unref(resource: Refable): void {
+  try {
+    resource.unref();
+    // A keep-alive agent calls socket.ref() when it reuses a socket for the next export; the
+    // handle is the exporter's own, so it stays unref'd for its whole life.
+    if (typeof resource.ref === 'function') resource.ref = noRef;
+  } catch {
+    // a resource that refuses unref keeps the loop as it would have
+  }
+}
+
 const hook = createHook({
   init(_id, _type, _trigger, resource) {
     if (scope.getStore() !== true || !isRefable(resource)) return;
-    try {
-      resource.unref();
-      // A keep-alive agent calls socket.ref() when it reuses a socket for the next export; the
-      // handle is the exporter's own, so it stays unref'd for its whole life.
-      if (typeof resource.ref === 'function') resource.ref = noRef;
-    } catch {
-      // a resource that refuses unref keeps the loop as it would have
-    }
+    // After the constructor: a socket handle's libuv handle is initialised (and ref'd) only after
+    // this hook has run, which would undo an unref made here.
+    queueMicrotask(() => unref(resource));
   },
 });
 

@@ -117,15 +117,14 @@ export function createExportingProcessors(settings: RegisterSettings, sdk: Trace
           ).ZipkinExporter)()
         : createOtlpExporter(settings.otlpProtocol),
     );
-    // The SDK's BatchSpanProcessor applies OTEL_BSP_* (queue size, delay, timeout).
-    processors.push(batchesInBackground(new sdk.BatchSpanProcessor({ exporter })));
+    processors.push(batchesInBackground(new sdk.BatchSpanProcessor({ ...settings.batch, exporter })));
   }
   if (settings.file !== undefined) {
     const exporter = new JsonlFileSpanExporter({
       path: path.resolve(settings.file),
       ...(settings.fileMaxBytes !== undefined ? { maxBytes: settings.fileMaxBytes } : {}),
     });
-    processors.push(new sdk.BatchSpanProcessor({ exporter }));
+    processors.push(new sdk.BatchSpanProcessor({ ...settings.batch, exporter }));
   }
   return processors;
 }
