@@ -114,7 +114,7 @@ export function measureModules(rounds: number, file: boolean): string {
       '| --- | ---: |',
       ...[...times]
         .map(([k, xs]) => [k, median(xs)] as const)
-        .filter(([k, ms]) => k === 'total' || ms >= 0.5)
+        .filter(([k, ms]) => k === 'total' || ms >= 1)
         .map(([k, ms]) => `| ${k} | ${ms.toFixed(1)} |`),
     ];
     return lines.join('\n');
