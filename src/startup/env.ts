@@ -37,6 +37,34 @@ export interface RegisterSettings {
   flushBeforeExit: boolean;
   /** `OTEL_NODE_RESOURCE_DETECTORS`, limited to the detectors that answer synchronously. */
   resourceDetectors: DetectorName[];
+  /**
+   * `OTEL_BSP_*`, the ones set. The BatchSpanProcessor of `@opentelemetry/sdk-trace` (2.x and 3.x)
+   * does not read them itself (sdk-node did), so register passes them.
+   */
+  batch?: BatchSettings;
+}
+
+export interface BatchSettings {
+  maxQueueSize?: number;
+  maxExportBatchSize?: number;
+  scheduledDelayMillis?: number;
+  exportTimeoutMillis?: number;
+}
+
+const BATCH_VARIABLES: readonly [keyof BatchSettings, string, string][] = [
+  ['maxQueueSize', 'OTEL_BSP_MAX_QUEUE_SIZE', 'the default 2048'],
+  ['maxExportBatchSize', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'the default 512'],
+  ['scheduledDelayMillis', 'OTEL_BSP_SCHEDULE_DELAY', 'the default 5000'],
+  ['exportTimeoutMillis', 'OTEL_BSP_EXPORT_TIMEOUT', 'the default 30000'],
+];
+
+function parseBatch(env: Env, warnings: string[]): BatchSettings | undefined {
+  const batch: BatchSettings = {};
+  for (const [key, name, fallback] of BATCH_VARIABLES) {
+    const n = positiveInteger(env, name, warnings, fallback);
+    if (n !== undefined) batch[key] = n;
+  }
+  return Object.keys(batch).length > 0 ? batch : undefined;
 }
 
 export interface ParsedSettings {
@@ -153,6 +181,7 @@ export function parseRegisterEnv(env: Env): ParsedSettings {
   }
 
   const resourceDetectors = parseDetectors(read(env, 'OTEL_NODE_RESOURCE_DETECTORS'), warnings);
+  const batch = parseBatch(env, warnings);
 
   return {
     settings: {
@@ -166,6 +195,7 @@ export function parseRegisterEnv(env: Env): ParsedSettings {
       ...(fileMaxBytes !== undefined ? { fileMaxBytes } : {}),
       shutdownTimeoutMs,
       ...(logLevel !== undefined ? { logLevel } : {}),
+      ...(batch !== undefined ? { batch } : {}),
     },
     warnings,
   };

@@ -2,9 +2,9 @@
  * How `sockscope/register` ends with the process, without changing when or how it ends:
  * - natural exit: nothing is scheduled (the app exits at the same moment as without sockscope);
  *   the final flush runs synchronously in the `exit` event, which the batch processor turns into a
- *   synchronous `export()`: the JSONL file gets every ended span; a network exporter's request is
- *   started but cannot complete once the process is gone, unless SOCKSCOPE_FLUSH_BEFORE_EXIT asks
- *   to wait for it;
+ *   synchronous `export()`: the JSONL file gets every ended span; a network exporter is skipped
+ *   there (its request could not leave the process), and an export it has in flight does not hold
+ *   the loop (background.ts), unless SOCKSCOPE_FLUSH_BEFORE_EXIT asks to wait for it;
  * - `process.exit()`, an uncaught exception, an unhandled rejection: the same `exit` path;
  * - SIGTERM/SIGINT: when the app listens for the signal, only flush (the app decides when to exit);
  *   when it does not, flush and shut down within the timeout, then re-raise the signal so the process
@@ -13,6 +13,7 @@
 import * as os from 'node:os';
 import { diag } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import { markExiting } from './exiting';
 
 export interface Running {
   /** The coverage processor first, then the exporting ones. */
@@ -24,9 +25,10 @@ export interface Running {
 
 function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
   return new Promise<void>((resolve) => {
-    // Unref'd: a flush that finishes early must not keep the process alive for the full timeout.
+    // Ref'd, and cleared as soon as the flush settles: the exporters' own timers and sockets are
+    // unref'd (background.ts), so this timer is what keeps the process alive while a signal or
+    // SOCKSCOPE_FLUSH_BEFORE_EXIT waits for them, and for no longer than the timeout.
     const timer = setTimeout(resolve, ms);
-    timer.unref();
     p.then(
       () => {
         clearTimeout(timer);
@@ -81,7 +83,10 @@ export function installExitHooks(running: Running, timeoutMs: number, flushBefor
   };
   for (const s of signals) process.on(s, onSignal);
   if (flushBeforeExit) flushOnBeforeExit(running, timeoutMs);
-  process.once('exit', () => flushSynchronously(running));
+  process.once('exit', () => {
+    markExiting();
+    flushSynchronously(running);
+  });
 }
 
 /**

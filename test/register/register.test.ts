@@ -303,6 +303,29 @@ for (const [name, loader] of [
   });
 }
 
+for (const collector of ['never answers', 'is down'] as const) {
+  test(`an app that ends while an export to a collector that ${collector} is in flight exits before its unref'd throwing interval fires`, async () => {
+    const holding = collector === 'never answers' ? await startHttpReceiver({ hold: true }) : undefined;
+    try {
+      const run = runApp(LOADERS.requireBuilt, 'export-in-flight.js', {
+        OTEL_EXPORTER_OTLP_ENDPOINT: holding?.url ?? `http://127.0.0.1:${await closedPort()}`,
+        // Every ended span is exported at once, so exports are in flight when the app ends.
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1',
+      });
+      const { code, signal } = await run.exited;
+      assert.equal(signal, null);
+      assert.equal(code, 0, run.stderr());
+      assert.match(run.stdout(), /^done$/m);
+      assert.match(run.stdout(), /^exit 0$/m);
+      assert.doesNotMatch(run.stderr(), /the interval fired/);
+      if (holding !== undefined)
+        assert.ok(holding.requests.length >= 1, 'an export reached the collector, which never answered');
+    } finally {
+      await holding?.close();
+    }
+  });
+}
+
 for (const how of ['exit', 'throw', 'reject'] as const) {
   for (const after of [10, 3000]) {
     test(`an app that ends by ${how === 'exit' ? 'process.exit()' : how === 'throw' ? 'an uncaught exception' : 'an unhandled rejection'} ${after} ms after start loses none of its spans from SOCKSCOPE_FILE`, async (t) => {

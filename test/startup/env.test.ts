@@ -151,3 +151,17 @@ test('several invalid variables give one warning each', () => {
   });
   assert.equal(r.warnings.length, 4);
 });
+
+test('OTEL_BSP_* are passed on as batch processor options, and a bad one is reported and left at its default', () => {
+  assert.deepEqual(
+    parseRegisterEnv({ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1', OTEL_BSP_SCHEDULE_DELAY: '200' }).settings.batch,
+    { maxExportBatchSize: 1, scheduledDelayMillis: 200 },
+  );
+  const { settings, warnings } = parseRegisterEnv({
+    OTEL_BSP_MAX_QUEUE_SIZE: 'lots',
+    OTEL_BSP_EXPORT_TIMEOUT: '100',
+  });
+  assert.deepEqual(settings.batch, { exportTimeoutMillis: 100 });
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /OTEL_BSP_MAX_QUEUE_SIZE="lots" is not valid/);
+});
