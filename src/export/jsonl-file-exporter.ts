@@ -42,11 +42,26 @@ function jsonSerializer(): Serializer {
       require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer')
     ).JsonTraceSerializer;
   } catch {
-    throw new Error(
-      'JsonlFileSpanExporter needs @opentelemetry/otlp-transformer: install it, or any OTLP trace exporter or @opentelemetry/sdk-node, which bring it',
-    );
+    throw new Error(MISSING_TRANSFORMER);
   }
   return serializer;
+}
+
+const MISSING_TRANSFORMER =
+  'JsonlFileSpanExporter needs @opentelemetry/otlp-transformer: install it, or any OTLP trace exporter or @opentelemetry/sdk-node, which bring it';
+
+/**
+ * Fails where the user creates the exporter when the serialiser is missing, without loading it:
+ * requiring otlp-transformer (with sdk-metrics and sdk-logs) costs ~40 ms of start-up, paid at the
+ * first export instead, like the OTLP exporters' own.
+ */
+function checkSerializerInstalled(): void {
+  if (serializer !== undefined) return;
+  try {
+    require.resolve('@opentelemetry/otlp-transformer');
+  } catch {
+    throw new Error(MISSING_TRANSFORMER);
+  }
 }
 
 /**
@@ -74,7 +89,7 @@ export class JsonlFileSpanExporter implements SpanExporter {
       throw new TypeError('JsonlFileSpanExporter: options.path (a file path) is required');
     }
     this.path = options.path;
-    jsonSerializer(); // fail here, where the user creates the exporter, not at the first export
+    checkSerializerInstalled(); // fail here, where the user creates the exporter, not at the first export
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this._maxBytes = maxBytes > 0 && Number.isFinite(maxBytes) ? maxBytes : Infinity;
     this._maxFiles = Math.max(1, Math.floor(options.maxFiles ?? DEFAULT_MAX_FILES));
