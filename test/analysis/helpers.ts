@@ -283,3 +283,27 @@ export function sampleService(rec = new Recorder()): Recorder {
   });
   return rec;
 }
+
+/** A gap row's `--json` fields, in order: the contract's first. */
+export const GAP_CONTRACT_KEYS = [
+  'callerPackage',
+  'protocol',
+  'server',
+  'exchanges',
+  'covered',
+  'uncovered',
+  'coveredBy',
+  'uncoveredTimeMs',
+  'suggestion',
+] as const;
+export const GAP_ROW_KEYS = [
+  ...GAP_CONTRACT_KEYS,
+  'verdict',
+  'operations',
+  'operationsCovered',
+  'operationsUncovered',
+  'uncoveredOperationTimeMs',
+  'uncoveredOperationNames',
+  'phases',
+  'callerPackageVersions',
+];

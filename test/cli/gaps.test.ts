@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Recorder, jaegerTraces, otlpJson, sampleService, zipkinJson } from '../analysis/helpers';
+import {
+  GAP_CONTRACT_KEYS as CONTRACT_KEYS,
+  GAP_ROW_KEYS as ROW_KEYS,
+  Recorder,
+  jaegerTraces,
+  otlpJson,
+  sampleService,
+  zipkinJson,
+} from '../analysis/helpers';
 import { cli, closedPort, lines, serve } from './helpers';
 
 const FIXTURES = join(__dirname, '../fixtures/formats');
@@ -96,28 +104,6 @@ const EXPECTED_JSON = {
   totals: { exchanges: 5, covered: 2, uncovered: 3 },
 };
 
-const CONTRACT_KEYS = [
-  'callerPackage',
-  'protocol',
-  'server',
-  'exchanges',
-  'covered',
-  'uncovered',
-  'coveredBy',
-  'uncoveredTimeMs',
-  'suggestion',
-] as const;
-const ROW_KEYS = [
-  ...CONTRACT_KEYS,
-  'verdict',
-  'operations',
-  'operationsCovered',
-  'operationsUncovered',
-  'uncoveredOperationTimeMs',
-  'uncoveredOperationNames',
-  'phases',
-  'callerPackageVersions',
-];
 const TOTAL_KEYS = [
   'exchanges',
   'covered',
