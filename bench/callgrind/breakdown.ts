@@ -74,7 +74,14 @@ function costs(file: string, inclusive: boolean): Map<string, number> {
   return out;
 }
 
-function perRoundTrip(dir: string, scenario: string, variant: string, n: number, inclusive: boolean, sum: boolean) {
+function perRoundTrip(
+  dir: string,
+  scenario: string,
+  variant: string,
+  n: number,
+  inclusive: boolean,
+  sum: boolean,
+) {
   const base = join(dir, `callgrind.out.${scenario}.${variant}`);
   const w1 = costs(`${base}.1`, inclusive);
   const w2 = costs(`${base}.2`, inclusive);
@@ -84,7 +91,10 @@ function perRoundTrip(dir: string, scenario: string, variant: string, n: number,
   // when the unit is long (echo-churn), where a function's JIT code is replaced mid-window and its
   // cost moves between names.
   for (const k of new Set([...w1.keys(), ...w2.keys()]))
-    out.set(k, sum ? ((w2.get(k) ?? 0) + (w1.get(k) ?? 0)) / (3 * n) : ((w2.get(k) ?? 0) - (w1.get(k) ?? 0)) / n);
+    out.set(
+      k,
+      sum ? ((w2.get(k) ?? 0) + (w1.get(k) ?? 0)) / (3 * n) : ((w2.get(k) ?? 0) - (w1.get(k) ?? 0)) / n,
+    );
   return out;
 }
 

@@ -17,8 +17,10 @@
  *   --n N          round trips in the first window (default 1000; the second counts 2N)
  *   --warmup N     round trips before them (default 12000)
  *   --jobs N       callgrind processes at once (default 2; counts do not depend on it)
- *   --only IDS     some of redis-buffer, redis-string, echo-buffer, echo-string
- *   --variants IDS some of raw, none, unsampled, all
+ *   --only IDS     some of redis-buffer, redis-string, echo-buffer, echo-string; or echo-churn
+ *                  (scenario 7: connect, one round trip, close per unit; variants raw, net, all,
+ *                  nocaller; use a smaller --n and --warmup, e.g. 200 and 3000)
+ *   --variants IDS some of raw, none, unsampled, all (echo-churn: raw, net, all, nocaller)
  *   --keep DIR     keep the callgrind.out files there (for callgrind_annotate)
  *   --source       sockscope from src/ through tsx (checks the harness; not what ships)
  *
@@ -109,7 +111,8 @@ export function parseInstructionArgs(argv: string[]): InstructionOptions {
     else throw new Error(`unknown argument ${a} with --instructions`);
   }
   for (const s of o.only)
-    if (!(SCENARIOS as readonly string[]).includes(s) && s !== CHURN) throw new Error(`unknown scenario ${s}`);
+    if (!(SCENARIOS as readonly string[]).includes(s) && s !== CHURN)
+      throw new Error(`unknown scenario ${s}`);
   for (const v of o.variants)
     if (!(VARIANTS as readonly string[]).includes(v)) throw new Error(`unknown variant ${v}`);
   if (!o.variants.includes('raw')) o.variants.unshift('raw'); // the ratios need it
@@ -281,7 +284,9 @@ function checkOf(variant: string, r: JobResult, o: InstructionOptions): string {
       // for each, instrumentation-net a tcp.connect span.
       const c = rep.byKey ?? {};
       if (variant === 'net' && c['@opentelemetry/instrumentation-net|tcp.connect'] !== total)
-        problems.push(`tcp.connect spans ${String(c['@opentelemetry/instrumentation-net|tcp.connect'])} (expected ${total})`);
+        problems.push(
+          `tcp.connect spans ${String(c['@opentelemetry/instrumentation-net|tcp.connect'])} (expected ${total})`,
+        );
       if (variant === 'all' || variant === 'nocaller') {
         if (c['sockscope|connection'] !== total)
           problems.push(`connection spans ${String(c['sockscope|connection'])} (expected ${total})`);

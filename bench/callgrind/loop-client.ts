@@ -82,7 +82,13 @@ async function churn(peer: Peer, n: number): Promise<void> {
  * scenario's baseline), all (sockscope's defaults: exchanges 'all', a sampled connection span and
  * exchange span per connection) and nocaller (the same, captureCallerPackage: false).
  */
-async function churnMain(peer: Peer, variant: Variant, warmup: number, n: number, from: string): Promise<void> {
+async function churnMain(
+  peer: Peer,
+  variant: Variant,
+  warmup: number,
+  n: number,
+  from: string,
+): Promise<void> {
   const windows = async (): Promise<void> => {
     fullGc();
     await churn(peer, warmup);
