@@ -3,7 +3,7 @@
  * variant and as the difference from raw:
  *
  *   npm run bench -- --instructions --keep /tmp/cg ...   # (with --keep, node runs --perf-basic-prof)
- *   node --import tsx bench/callgrind/breakdown.ts /tmp/cg redis-buffer [--self] [--top 40] [--n 1000]
+ *   node --import tsx bench/callgrind/breakdown.ts /tmp/cg redis-buffer [--self] [--sum] [--top 40] [--n 1000]
  *
  * Per function: (cost in the window of 2N − cost in the window of N) / N, as `callgrind_annotate`
  * reports it (inclusive by default: the function and what it calls; `--self` for its own
@@ -74,13 +74,27 @@ function costs(file: string, inclusive: boolean): Map<string, number> {
   return out;
 }
 
-function perRoundTrip(dir: string, scenario: string, variant: string, n: number, inclusive: boolean) {
+function perRoundTrip(
+  dir: string,
+  scenario: string,
+  variant: string,
+  n: number,
+  inclusive: boolean,
+  sum: boolean,
+) {
   const base = join(dir, `callgrind.out.${scenario}.${variant}`);
   const w1 = costs(`${base}.1`, inclusive);
   const w2 = costs(`${base}.2`, inclusive);
   const out = new Map<string, number>();
+  // --sum: both windows together over the 3N units they ran (what each window pays around its
+  // units is left in, a few hundred instructions spread over them): steadier than the difference
+  // when the unit is long (echo-churn), where a function's JIT code is replaced mid-window and its
+  // cost moves between names.
   for (const k of new Set([...w1.keys(), ...w2.keys()]))
-    out.set(k, ((w2.get(k) ?? 0) - (w1.get(k) ?? 0)) / n);
+    out.set(
+      k,
+      sum ? ((w2.get(k) ?? 0) + (w1.get(k) ?? 0)) / (3 * n) : ((w2.get(k) ?? 0) - (w1.get(k) ?? 0)) / n,
+    );
   return out;
 }
 
@@ -93,10 +107,11 @@ function main(): void {
   const inclusive = !args.includes('--self');
   const top = Number(args[args.indexOf('--top') + 1] ?? 40) || 40;
   const n = args.includes('--n') ? Number(args[args.indexOf('--n') + 1]) : 1000;
-  const variants = ['raw', 'none', 'unsampled', 'all', 'ignored', 'timer'].filter((v) =>
+  const variants = ['raw', 'none', 'unsampled', 'all', 'ignored', 'timer', 'net', 'nocaller'].filter((v) =>
     existsSync(join(dir, `callgrind.out.${scenario}.${v}.2`)),
   );
-  const per = new Map(variants.map((v) => [v, perRoundTrip(dir, scenario, v, n, inclusive)]));
+  const sum = args.includes('--sum');
+  const per = new Map(variants.map((v) => [v, perRoundTrip(dir, scenario, v, n, inclusive, sum)]));
   const raw = per.get('raw') ?? new Map<string, number>();
   const names = new Set<string>();
   for (const m of per.values()) for (const k of m.keys()) names.add(k);
@@ -110,7 +125,7 @@ function main(): void {
   rows.sort((a, b) => b.key - a.key);
   const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
   console.log(
-    `${inclusive ? 'Inclusive' : 'Self'} instructions per round trip, ${scenario} (window 2N − window N) / ${n}\n`,
+    `${inclusive ? 'Inclusive' : 'Self'} instructions per round trip, ${scenario} ${sum ? `(window N + window 2N) / ${3 * n}` : `(window 2N − window N) / ${n}`}\n`,
   );
   console.log(`| function | ${variants.join(' | ')} | ${others.map((v) => `${v} − raw`).join(' | ')} |`);
   console.log(

@@ -17,8 +17,10 @@
  *   --n N          round trips in the first window (default 1000; the second counts 2N)
  *   --warmup N     round trips before them (default 12000)
  *   --jobs N       callgrind processes at once (default 2; counts do not depend on it)
- *   --only IDS     some of redis-buffer, redis-string, echo-buffer, echo-string
- *   --variants IDS some of raw, none, unsampled, all
+ *   --only IDS     some of redis-buffer, redis-string, echo-buffer, echo-string; or echo-churn
+ *                  (scenario 7: connect, one round trip, close per unit; variants raw, net, all,
+ *                  nocaller; use a smaller --n and --warmup, e.g. 200 and 3000)
+ *   --variants IDS some of raw, none, unsampled, all (echo-churn: raw, net, all, nocaller)
  *   --keep DIR     keep the callgrind.out files there (for callgrind_annotate)
  *   --source       sockscope from src/ through tsx (checks the harness; not what ships)
  *
@@ -35,7 +37,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadSockscope } from '../lib/sockscope';
 import { startEchoServer } from '../lib/peers';
-import { SETTLE } from './settle';
+import { CHURN_SETTLE, SETTLE } from './settle';
 
 const run = promisify(execFile);
 
@@ -50,7 +52,9 @@ export const VALGRIND_FLAGS = ['--tool=callgrind', '--trace-children=no', '--ins
 /** Set by loop-client.ts's callgrind_control calls: the two windows' dumps. */
 const WINDOWS = ['.1', '.2'];
 const SCENARIOS = ['redis-buffer', 'redis-string', 'echo-buffer', 'echo-string'] as const;
-const VARIANTS = ['raw', 'none', 'unsampled', 'all', 'ignored', 'timer'] as const;
+/** Connection churn (scenario 7): one connection per unit (connect, one round trip, close). */
+const CHURN = 'echo-churn';
+const VARIANTS = ['raw', 'none', 'unsampled', 'all', 'ignored', 'timer', 'net', 'nocaller'] as const;
 const LABELS: Record<string, string> = {
   raw: '1 raw net.Socket, no instrumentation',
   none: "6 sockscope exchanges:'none'",
@@ -58,6 +62,8 @@ const LABELS: Record<string, string> = {
   all: "2 sockscope 'all', sampled (reference)",
   ignored: 'sockscope enabled, this socket ignored (informative: the wrappers alone)',
   timer: "raw with one unref'd timer re-armed every 250 ms, like the idle sweeper (informative)",
+  net: 'echo-churn: @opentelemetry/instrumentation-net (the churn baseline)',
+  nocaller: 'echo-churn: sockscope defaults, captureCallerPackage: false',
 };
 
 export interface InstructionOptions {
@@ -105,7 +111,8 @@ export function parseInstructionArgs(argv: string[]): InstructionOptions {
     else throw new Error(`unknown argument ${a} with --instructions`);
   }
   for (const s of o.only)
-    if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
+    if (!(SCENARIOS as readonly string[]).includes(s) && s !== CHURN)
+      throw new Error(`unknown scenario ${s}`);
   for (const v of o.variants)
     if (!(VARIANTS as readonly string[]).includes(v)) throw new Error(`unknown variant ${v}`);
   if (!o.variants.includes('raw')) o.variants.unshift('raw'); // the ratios need it
@@ -264,7 +271,7 @@ export interface InstructionRow {
 function checkOf(variant: string, r: JobResult, o: InstructionOptions): string {
   const problems: string[] = [];
   {
-    const total = o.warmup + 3 * o.n + 2 * SETTLE;
+    const total = o.warmup + 3 * o.n + 2 * (r.scenario === CHURN ? CHURN_SETTLE : SETTLE);
     const rep = r.report as {
       exported?: number;
       byKey?: Record<string, number>;
@@ -272,7 +279,20 @@ function checkOf(variant: string, r: JobResult, o: InstructionOptions): string {
     };
     const exch = rep.byKey?.['sockscope|exchange'] ?? 0;
     const wantExch = variant === 'all' ? total : 0;
-    if (variant !== 'raw' && variant !== 'ignored' && variant !== 'timer') {
+    if (r.scenario === CHURN) {
+      // One connection per unit: sockscope's variants export a connection and an exchange span
+      // for each, instrumentation-net a tcp.connect span.
+      const c = rep.byKey ?? {};
+      if (variant === 'net' && c['@opentelemetry/instrumentation-net|tcp.connect'] !== total)
+        problems.push(
+          `tcp.connect spans ${String(c['@opentelemetry/instrumentation-net|tcp.connect'])} (expected ${total})`,
+        );
+      if (variant === 'all' || variant === 'nocaller') {
+        if (c['sockscope|connection'] !== total)
+          problems.push(`connection spans ${String(c['sockscope|connection'])} (expected ${total})`);
+        if (exch !== total) problems.push(`exchange spans ${exch} (expected ${total})`);
+      }
+    } else if (variant !== 'raw' && variant !== 'ignored' && variant !== 'timer') {
       if (exch !== wantExch) problems.push(`exchange spans ${exch} (expected ${wantExch})`);
       if (rep.connectionExchanges !== total)
         problems.push(`sockscope.exchanges ${String(rep.connectionExchanges)} (expected ${total})`);

@@ -14,11 +14,20 @@
 import { ROOT_CONTEXT, context } from '@opentelemetry/api';
 import { spawnSync } from 'node:child_process';
 import { writeSync } from 'node:fs';
-import { loadSockscopeOnly, makePipeline, unsampledContext, withInstrumentations } from '../lib/otel';
-import { RawClient, echoPeer, redisPeer } from '../lib/peers';
-import { SETTLE } from './settle';
+import type { InstrumentationModuleDefinition } from '@opentelemetry/instrumentation';
+import * as net from 'node:net';
+import {
+  loadSockscopeOnly,
+  makePipeline,
+  netInst,
+  unsampledContext,
+  withInstrumentations,
+  type InstrumentationSet,
+} from '../lib/otel';
+import { RawClient, churnOnce, echoPeer, redisPeer, type Peer } from '../lib/peers';
+import { CHURN_SETTLE, SETTLE } from './settle';
 
-const VARIANTS = ['raw', 'none', 'unsampled', 'all', 'ignored', 'timer'] as const;
+const VARIANTS = ['raw', 'none', 'unsampled', 'all', 'ignored', 'timer', 'net', 'nocaller'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 /**
@@ -63,8 +72,74 @@ function fullGc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
+/** Connections one after the other: connect, one round trip, close (scenario 7's loop). */
+async function churn(peer: Peer, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await churnOnce(peer);
+}
+
+/**
+ * Churn (`echo-churn`): the unit is a connection. Variants: raw, net (instrumentation-net, the
+ * scenario's baseline), all (sockscope's defaults: exchanges 'all', a sampled connection span and
+ * exchange span per connection) and nocaller (the same, captureCallerPackage: false).
+ */
+async function churnMain(
+  peer: Peer,
+  variant: Variant,
+  warmup: number,
+  n: number,
+  from: string,
+): Promise<void> {
+  const windows = async (): Promise<void> => {
+    fullGc();
+    await churn(peer, warmup);
+    callgrind('-i', 'on');
+    for (const rounds of [n, 2 * n]) {
+      collect();
+      await churn(peer, CHURN_SETTLE);
+      callgrind('-z');
+      await churn(peer, rounds);
+      callgrind('-d');
+    }
+  };
+  if (variant === 'raw') {
+    await withInstrumentations({}, undefined, windows);
+    process.stdout.write(`${JSON.stringify({ exported: 0 })}\n`);
+    return;
+  }
+  const set: InstrumentationSet = {};
+  if (variant === 'net') {
+    // As loadInstrumentedModules does: `net` was loaded before the instrumentation's require hook.
+    netInst.enable();
+    const def = (netInst as unknown as { _modules: InstrumentationModuleDefinition[] })._modules.find(
+      (d) => d.name === 'net',
+    );
+    if (def?.patch === undefined) throw new Error('instrumentation-net has no module definition for net');
+    if (def.moduleExports === undefined) {
+      def.moduleExports = net;
+      def.patch(net);
+    }
+    netInst.disable();
+    set.net = true;
+  } else {
+    loadSockscopeOnly(from === 'source' ? 'source' : 'prebuilt');
+    if (variant === 'all') set.sockscope = { exchanges: 'all' };
+    else if (variant === 'nocaller') set.sockscope = { exchanges: 'all', captureCallerPackage: false };
+    else throw new Error(`variant ${variant} is not one of churn's (raw, net, all, nocaller)`);
+  }
+  const pipe = makePipeline({ coverage: variant !== 'net' });
+  await withInstrumentations(set, pipe.provider, windows);
+  const counts = await pipe.close();
+  process.stdout.write(
+    `${JSON.stringify({ exported: counts.exported, dropped: counts.dropped, byKey: counts.byKey })}\n`,
+  );
+}
+
 async function main(): Promise<void> {
   const [peerName, portArg, writes, variant, warmupArg, nArg, from] = process.argv.slice(2);
+  if (writes === 'churn') {
+    if (!VARIANTS.includes(variant as Variant)) throw new Error(`unknown variant ${variant}`);
+    return churnMain(echoPeer(Number(portArg)), variant as Variant, Number(warmupArg), Number(nArg), from);
+  }
   const peer = peerName === 'redis' ? redisPeer() : echoPeer(Number(portArg));
   const asString = writes === 'string';
   const warmup = Number(warmupArg);

@@ -3,6 +3,28 @@ import type { PeerInfo } from './build';
 import { STATUS_CONNECT_FAILED, STATUS_SOCKET_FAILED, errorType, failSpan } from './errors';
 import * as sc from './semconv';
 
+// The names read once: `sc.X` is a getter call each time (tsc compiles semconv's re-exports of
+// @opentelemetry/semantic-conventions to accessors), 160-330 instructions per connection each.
+const {
+  ATTR_SOCKSCOPE_KIND,
+  KIND_CONNECTION,
+  ATTR_NETWORK_TRANSPORT,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_SOCKSCOPE_CALLER_PACKAGE,
+  ATTR_SOCKSCOPE_CALLER_PACKAGE_VERSION,
+  ATTR_NETWORK_PEER_ADDRESS,
+  ATTR_NETWORK_PEER_PORT,
+  ATTR_NETWORK_LOCAL_ADDRESS,
+  ATTR_NETWORK_LOCAL_PORT,
+  ATTR_NETWORK_TYPE,
+  ATTR_SOCKSCOPE_BYTES_SENT,
+  ATTR_SOCKSCOPE_BYTES_RECEIVED,
+  ATTR_SOCKSCOPE_EXCHANGES,
+} = sc;
+/** Span names by transport, built once rather than per connection. */
+const CONNECT_NAMES: Record<string, string> = { tcp: 'tcp connect', unix: 'unix connect' };
+
 /** Starts a connection span in the connect() caller's context. */
 export function startConnectionSpan(
   tracer: Tracer,
@@ -11,17 +33,17 @@ export function startConnectionSpan(
   startMs: number,
 ): Span {
   const attributes: Attributes = {
-    [sc.ATTR_SOCKSCOPE_KIND]: sc.KIND_CONNECTION,
-    [sc.ATTR_NETWORK_TRANSPORT]: peer.transport,
+    [ATTR_SOCKSCOPE_KIND]: KIND_CONNECTION,
+    [ATTR_NETWORK_TRANSPORT]: peer.transport,
   };
-  if (peer.host !== undefined) attributes[sc.ATTR_SERVER_ADDRESS] = peer.host;
-  if (peer.port !== undefined && peer.transport === 'tcp') attributes[sc.ATTR_SERVER_PORT] = peer.port;
-  if (peer.callerPackage !== undefined) attributes[sc.ATTR_SOCKSCOPE_CALLER_PACKAGE] = peer.callerPackage;
+  if (peer.host !== undefined) attributes[ATTR_SERVER_ADDRESS] = peer.host;
+  if (peer.port !== undefined && peer.transport === 'tcp') attributes[ATTR_SERVER_PORT] = peer.port;
+  if (peer.callerPackage !== undefined) attributes[ATTR_SOCKSCOPE_CALLER_PACKAGE] = peer.callerPackage;
   if (peer.callerPackageVersion !== undefined) {
-    attributes[sc.ATTR_SOCKSCOPE_CALLER_PACKAGE_VERSION] = peer.callerPackageVersion;
+    attributes[ATTR_SOCKSCOPE_CALLER_PACKAGE_VERSION] = peer.callerPackageVersion;
   }
   return tracer.startSpan(
-    `${peer.transport} connect`,
+    CONNECT_NAMES[peer.transport] ?? `${peer.transport} connect`,
     { kind: SpanKind.CLIENT, attributes, startTime: startMs },
     ctx,
   );
@@ -29,7 +51,7 @@ export function startConnectionSpan(
 
 /** The connect phase's events, as they happen. */
 export function recordLookup(span: Span, address: unknown): void {
-  span.addEvent('dns.lookup', { [sc.ATTR_NETWORK_PEER_ADDRESS]: String(address) });
+  span.addEvent('dns.lookup', { [ATTR_NETWORK_PEER_ADDRESS]: String(address) });
 }
 
 export function recordConnect(span: Span): void {
@@ -50,12 +72,14 @@ export interface SocketEnds {
 
 /** Once connected: the address actually connected to and the local end. */
 export function setPeerAttributes(span: Span, peer: PeerInfo, s: SocketEnds): void {
-  if (peer.peerAddress !== undefined) span.setAttribute(sc.ATTR_NETWORK_PEER_ADDRESS, peer.peerAddress);
-  if (peer.peerPort !== undefined) span.setAttribute(sc.ATTR_NETWORK_PEER_PORT, peer.peerPort);
-  if (s.localAddress !== undefined) span.setAttribute(sc.ATTR_NETWORK_LOCAL_ADDRESS, s.localAddress);
-  if (s.localPort !== undefined) span.setAttribute(sc.ATTR_NETWORK_LOCAL_PORT, s.localPort);
+  if (peer.peerAddress !== undefined) span.setAttribute(ATTR_NETWORK_PEER_ADDRESS, peer.peerAddress);
+  if (peer.peerPort !== undefined) span.setAttribute(ATTR_NETWORK_PEER_PORT, peer.peerPort);
+  if (s.localAddress !== undefined) span.setAttribute(ATTR_NETWORK_LOCAL_ADDRESS, s.localAddress);
+  if (s.localPort !== undefined) span.setAttribute(ATTR_NETWORK_LOCAL_PORT, s.localPort);
   const fam = s.remoteFamily;
-  if (fam === 'IPv4' || fam === 'IPv6') span.setAttribute(sc.ATTR_NETWORK_TYPE, fam.toLowerCase());
+  // The semantic-conventions values, without a toLowerCase() string per connection.
+  if (fam === 'IPv4') span.setAttribute(ATTR_NETWORK_TYPE, 'ipv4');
+  else if (fam === 'IPv6') span.setAttribute(ATTR_NETWORK_TYPE, 'ipv6');
 }
 
 /** What a `TLSSocket` tells about its session once the handshake is done. */
@@ -115,9 +139,9 @@ export function endConnectionSpan(span: Span, t: ConnectionTotals, end: Connecti
       sent = t.socketWritten;
       received = t.socketRead;
     }
-    span.setAttribute(sc.ATTR_SOCKSCOPE_BYTES_SENT, sent);
-    span.setAttribute(sc.ATTR_SOCKSCOPE_BYTES_RECEIVED, received);
-    span.setAttribute(sc.ATTR_SOCKSCOPE_EXCHANGES, t.exchanges);
+    span.setAttribute(ATTR_SOCKSCOPE_BYTES_SENT, sent);
+    span.setAttribute(ATTR_SOCKSCOPE_BYTES_RECEIVED, received);
+    span.setAttribute(ATTR_SOCKSCOPE_EXCHANGES, t.exchanges);
     if (t.heartbeats > 0) span.setAttribute(sc.ATTR_SOCKSCOPE_HEARTBEATS, t.heartbeats);
     const err = end.error;
     if (err != null) {

@@ -29,10 +29,14 @@ const WRAPPERS = new Set([
 ]);
 /**
  * Frames captured first. Most sockets are opened a few frames below the calling library's code
- * (sockscope's hook, its wrapper, `net.connect`, the library), and the capture costs by the frame;
- * only when these frames name no caller is the stack captured again, deeper.
+ * (sockscope's hook, its wrapper, `net.connect` or `tls.connect`, the library: the fourth frame;
+ * `socket.connect()` called by the library itself: the third), and the capture costs by the frame
+ * walked, about 5,000 instructions each (V8 summarises every optimised frame, inlined ones too);
+ * only when these frames name no caller is the stack captured again, deeper. The capture with 8
+ * frames cost 73,000 instructions per connection, with 4 54,000 (callgrind, echo-churn,
+ * docs/performance.md).
  */
-const SHALLOW = 8;
+const SHALLOW = 4;
 const DEEP = 24;
 /** Not a caller: a frame of Node, sockscope or a wrapper package. */
 const SKIP: Caller = Object.freeze({ name: '', version: undefined });
@@ -104,13 +108,15 @@ function verdictOf(fileName: string): Caller {
   return v;
 }
 
+/** Structured frames: V8 then never formats the stack into a string. One function, not one per capture. */
+const structured = (_e: Error, callSites: NodeJS.CallSite[]): NodeJS.CallSite[] => callSites;
+
 function capture(limit: number): NodeJS.CallSite[] | undefined {
   const saved = Error.stackTraceLimit;
   const prepare = Error.prepareStackTrace;
   try {
-    // Structured frames: V8 then never formats the stack into a string.
     Error.stackTraceLimit = limit;
-    Error.prepareStackTrace = (_e, callSites) => callSites;
+    Error.prepareStackTrace = structured;
     const holder: { stack?: unknown } = {};
     Error.captureStackTrace(holder, callerOf);
     return Array.isArray(holder.stack) ? (holder.stack as NodeJS.CallSite[]) : undefined;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -107,4 +108,38 @@ test('a scoped package reports its version; fetch reports the undici bundled in 
   const fetched = await requestFrom(async (url) => void (await (await fetch(url)).text()), true);
   assert.equal(fetched.exchange.attributes['sockscope.caller.package'], 'undici');
   assert.equal(fetched.exchange.attributes['sockscope.caller.package.version'], process.versions.undici);
+});
+
+test('a package calling net.connect, or socket.connect() itself, is named from the first frames below the patched connect', async () => {
+  configure();
+  reset();
+  const root = mkdtempSync(join(tmpdir(), 'sockscope-caller-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const dir = join(root, 'node_modules', 'shallow-caller');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'shallow-caller', version: '1.2.3' }));
+  writeFileSync(
+    join(dir, 'index.js'),
+    `const net = require('node:net');
+module.exports = (port, direct) => new Promise((resolve, reject) => {
+  const s = direct ? new net.Socket() : net.connect(port, '127.0.0.1');
+  if (direct) s.connect(port, '127.0.0.1');
+  s.once('connect', () => s.end());
+  s.once('close', resolve);
+  s.once('error', reject);
+});
+`,
+  );
+  const open = require(dir) as (port: number, direct: boolean) => Promise<void>;
+  for (const direct of [false, true]) {
+    const server = net.createServer((s) => s.resume().on('end', () => s.end()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    after(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as { port: number }).port;
+    await open(port, direct);
+    await waitFor(() => sockscopeSpans('connection').some((s) => s.attributes['server.port'] === port));
+    const conn = sockscopeSpans('connection').find((s) => s.attributes['server.port'] === port)!;
+    assert.equal(conn.attributes['sockscope.caller.package'], 'shallow-caller', `direct: ${direct}`);
+    assert.equal(conn.attributes['sockscope.caller.package.version'], '1.2.3');
+  }
 });
