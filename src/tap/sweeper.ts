@@ -32,7 +32,7 @@ export class Sweeper {
   // One interval, not a timeout re-armed per tick: a Timeout created inside a timer callback is an
   // async resource triggered by a Timeout, and once Node's async-hook init code (AsyncLocalStorage's
   // propagation, promiseInitHook) had seen those, its property loads went megamorphic for every
-  // promise in the process: about 1,200 instructions per Redis round trip under callgrind
+  // promise in the process: 600–1,200 instructions per Redis round trip under callgrind
   // (docs/performance.md). A stopped interval is inert even if its clearInterval is not honoured
   // (node:test's mock timers on Node 20 ignore one made from inside its own callback).
   private schedule(): void {
