@@ -110,7 +110,8 @@ function noOfficial(protocol: string): string {
   return SUGGEST_NONE;
 }
 
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+/** `1 exchange`, `3 exchanges`: the suggestions' and the gap summary's counts. */
+export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 /** `setup`, `setup/teardown`, ...: the chatter phases that have uncovered exchanges. */
 function chatterKinds(phases: SuggestionInput['phases']): string {

@@ -3,6 +3,7 @@
  * which operations no upstream instrumentation covers, biggest blind spot first.
  */
 import { GapAccumulator, type GapsResult } from '../analysis/gaps';
+import { plural } from '../analysis/suggestions';
 import { parseCommandArgs, RTT_OPTION, RTT_USAGE, rttFromArgs, UsageError, type ParsedArgs } from './args';
 import { INPUT_OPTIONS, INPUT_USAGE, describeInputs, loadTraceBatches, traceInputsFromArgs } from './inputs';
 import { projected, renderGapsTable } from '../render/gaps-table';
@@ -46,8 +47,6 @@ export interface GapsIO {
   stderr: { write(s: string): unknown };
   env: NodeJS.ProcessEnv;
 }
-
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 /** `4.1 ms`, or with `--rtt`: `4.1 ms here; ~44 ms at 1 ms RTT`. */
 function timeAt(ms: number, projectedMs: number | undefined, rttMs: number | undefined): string {
